@@ -1,0 +1,3 @@
+using PixelBox.Cli;
+
+return CliApp.Run(args);
