@@ -52,7 +52,8 @@ public static class RleOps
     }
 
     /// <summary>Union (or intersection) of masks of one size (rleMerge).</summary>
-    /// <exception cref="ArgumentException">No mask, or masks of different sizes.</exception>
+    /// <exception cref="ArgumentException">No mask, masks of different sizes, or inner zero-length runs that
+    /// pycocotools' merge would truncate.</exception>
     public static Rle Merge(IReadOnlyList<Rle> rles, bool intersect)
     {
         ArgumentNullException.ThrowIfNull(rles);
@@ -71,16 +72,17 @@ public static class RleOps
                 throw new ArgumentException(
                     $"cannot merge a {other.Height}x{other.Width} mask with a {h}x{w} mask", nameof(rles));
             (merged, mergedLength) = MergePair(merged.AsSpan(0, mergedLength), other.Counts, intersect);
+            // pycocotools' merge loop stops early when both inputs reach a zero-length run at the same place
+            // with more runs after it, leaving a truncated RLE (and merging that with a further mask never
+            // ends); such input is rejected rather than mangled.
+            ulong sum = 0;
+            foreach (var c in merged.AsSpan(0, mergedLength))
+                sum += c;
+            if (sum != (ulong)h * (ulong)w)
+                throw new ArgumentException(
+                    "cannot merge these masks: they have zero-length runs inside that pycocotools mishandles", nameof(rles));
         }
         var counts = merged.AsSpan(0, mergedLength).ToArray();
-        ulong sum = 0;
-        foreach (var c in counts)
-            sum += c;
-        // pycocotools' merge loop stops early when both inputs reach a zero-length run at the same place
-        // with more runs after it, leaving a truncated RLE; such input is rejected rather than mangled.
-        if (sum != (ulong)h * (ulong)w)
-            throw new ArgumentException(
-                "cannot merge these masks: they have zero-length runs inside that pycocotools mishandles", nameof(rles));
         return new Rle(h, w, counts);
     }
 
@@ -142,37 +144,114 @@ public static class RleOps
         CheckSameSize(dt, gt[0]);
         CheckSameSize(gt, gt[0]);
 
-        // Boxes as [x0, y0, x1, y1) in 64-bit integers: rleToBbox yields whole numbers, so this overlap
-        // test is exactly bbIou's "w > 0 and h > 0", the condition under which pycocotools looks at runs.
-        var dtBoxes = new long[4 * m];
-        var gtBoxes = new long[4 * n];
-        FillBoxes(dt, dtBoxes);
-        FillBoxes(gt, gtBoxes);
-        var dtAreas = new uint[m];
+        var dtOperands = new IouOperand[m];
         for (int d = 0; d < m; d++)
-            dtAreas[d] = unchecked((uint)Area(dt[d]));
-
-        var gtCounts = new uint[n][];
+            dtOperands[d] = new IouOperand(dt[d]);
+        var gtOperands = new IouOperand[n];
         for (int g = 0; g < n; g++)
-            gtCounts[g] = gt[g].Counts;
+            gtOperands[g] = new IouOperand(gt[g]);
+        long h = gt[0].Height;
 
         for (int d = 0; d < m; d++)
         {
-            var db = dtBoxes.AsSpan(4 * d, 4);
-            var dtCounts = dt[d].Counts;
+            var a = dtOperands[d];
             var row = result.Slice(d * n, n);
             for (int g = 0; g < n; g++)
             {
-                var gb = gtBoxes.AsSpan(4 * g, 4);
-                if (Math.Min(db[2], gb[2]) - Math.Max(db[0], gb[0]) <= 0
-                    || Math.Min(db[3], gb[3]) - Math.Max(db[1], gb[1]) <= 0)
+                var b = gtOperands[g];
+                // bbIou's "w > 0 and h > 0": only then does pycocotools look at the runs.
+                long x0 = Math.Max(a.X0, b.X0), x1 = Math.Min(a.X1, b.X1);
+                if (x1 - x0 <= 0 || Math.Min(a.Y1, b.Y1) - Math.Max(a.Y0, b.Y0) <= 0)
                 {
                     row[g] = 0;
                     continue;
                 }
-                row[g] = RunIou(dtCounts, gtCounts[g], iscrowd[g], dtAreas[d]);
+                if (a.RunEnds is null || b.RunEnds is null)
+                {
+                    row[g] = RunIou(a.Counts, b.Counts, iscrowd[g], a.Area);
+                    continue;
+                }
+                // Common pixels lie in the columns both boxes share.
+                long inter = IntersectOnes(a.RunEnds, b.RunEnds, (uint)(x0 * h), (uint)(x1 * h));
+                row[g] = inter == 0 ? 0
+                    : (double)inter / (iscrowd[g] ? a.Area : (long)a.Area + b.Area - inter);
             }
         }
+    }
+
+    /// <summary>What Iou needs of one mask, computed once per call.</summary>
+    sealed class IouOperand
+    {
+        public IouOperand(Rle rle)
+        {
+            Counts = rle.Counts;
+            Area = unchecked((uint)RleOps.Area(rle));
+            // Boxes as [x0, x1) x [y0, y1) in whole numbers, exactly as rleToBbox reports them.
+            var (x, y, w, h) = BoundingBox(rle);
+            (X0, Y0, X1, Y1) = (x, y, (long)x + w, (long)y + h);
+            // Without zero-length runs after the first, rleIou's loop counts exactly the common and united
+            // pixels, so any exact method gives its numbers; run ends allow one that skips to the shared
+            // columns. With such runs the loop may stop early and is replayed as is.
+            bool canonical = true;
+            for (int j = 1; j < Counts.Length && canonical; j++)
+                canonical = Counts[j] != 0;
+            if (canonical)
+            {
+                RunEnds = new uint[Counts.Length];
+                uint end = 0;
+                for (int j = 0; j < Counts.Length; j++)
+                    RunEnds[j] = end += Counts[j];
+            }
+        }
+
+        public uint[] Counts { get; }
+        public uint Area { get; }
+        public long X0 { get; }
+        public long Y0 { get; }
+        public long X1 { get; }
+        public long Y1 { get; }
+
+        /// <summary>Position after each run (run j covers [RunEnds[j-1], RunEnds[j])), or null if the RLE has inner zero runs.</summary>
+        public uint[]? RunEnds { get; }
+    }
+
+    /// <summary>
+    /// Number of pixels set in both masks, given their run ends (1-run t covers [ends[2t], ends[2t+1])) and
+    /// a window [from, to) holding every common pixel: two pointers over the 1-runs that reach the window.
+    /// </summary>
+    static long IntersectOnes(uint[] a, uint[] b, uint from, uint to)
+    {
+        int na = a.Length / 2, nb = b.Length / 2;
+        int i = FirstOneRunEndingAfter(a, na, from), j = FirstOneRunEndingAfter(b, nb, from);
+        long inter = 0;
+        while (i < na && j < nb)
+        {
+            uint startA = a[2 * i], endA = a[2 * i + 1], startB = b[2 * j], endB = b[2 * j + 1];
+            if (startA >= to || startB >= to)
+                break;
+            uint start = Math.Max(startA, startB), end = Math.Min(endA, endB);
+            if (start < end)
+                inter += end - start;
+            if (endA <= endB)
+                i++;
+            else
+                j++;
+        }
+        return inter;
+    }
+
+    static int FirstOneRunEndingAfter(uint[] ends, int oneRuns, uint position)
+    {
+        int lo = 0, hi = oneRuns;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (ends[2 * mid + 1] > position)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return lo;
     }
 
     /// <summary>
@@ -267,7 +346,7 @@ public static class RleOps
                 // Even j: first pixel of a 1-run; odd j: its last pixel.
                 cc += counts[j];
                 uint t = cc - (uint)(j % 2);
-                uint y = t % h, x = (t - y) / h;
+                var (x, y) = Math.DivRem(t, h);
                 if (j % 2 == 0)
                     xp = x;
                 else if (xp < x)
@@ -282,18 +361,6 @@ public static class RleOps
                 ye = Math.Max(ye, y);
             }
             return (xs, ys, xe - xs + 1, ye - ys + 1);
-        }
-    }
-
-    static void FillBoxes(IReadOnlyList<Rle> rles, long[] boxes)
-    {
-        for (int i = 0; i < rles.Count; i++)
-        {
-            var (x, y, w, h) = BoundingBox(rles[i]);
-            boxes[4 * i] = x;
-            boxes[4 * i + 1] = y;
-            boxes[4 * i + 2] = (long)x + w;
-            boxes[4 * i + 3] = (long)y + h;
         }
     }
 
