@@ -119,6 +119,8 @@ public class RleOpsTests
         // pycocotools stops at the simultaneous zero-length runs and returns counts [2] for a 5-pixel image.
         var odd = new Rle(5, 1, [2, 0, 0, 3]);
         Assert.Throws<ArgumentException>(() => RleOps.Merge([odd, odd], intersect: false));
+        // Merging that truncated result with a third mask would never end in pycocotools.
+        Assert.Throws<ArgumentException>(() => RleOps.Merge([odd, odd, new Rle(5, 1, [5])], intersect: false));
     }
 
     [Fact]
