@@ -14,6 +14,7 @@ public static class CliApp
         var predict = new Command("predict", "Run a trained model on images.");
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);
+        root.Subcommands.Add(Commands.ModelsCommand.Create());
         return root;
     }
 
