@@ -15,6 +15,7 @@ public static class CliApp
         data.Subcommands.Add(Commands.DataShapesCommand.Create());
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);
+        root.Subcommands.Add(Commands.ModelsCommand.Create());
         return root;
     }
 
