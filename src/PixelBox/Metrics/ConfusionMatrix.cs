@@ -247,42 +247,50 @@ public sealed class ConfusionMatrix
 
     // ---- helpers ----
 
+    /// <summary>Above this many labels an update is split into chunks counted by all cores (each worker thread
+    /// fills its own histogram); below, thread hand-off costs more than it saves.</summary>
+    internal const int ParallelThreshold = 1 << 17;
+
+    /// <summary>Chunk size of a parallel update: small enough that a worker delayed by the OS leaves its share to
+    /// the others, large enough that per-chunk overhead is noise.</summary>
+    const int ChunkLabels = 1 << 15;
+
     unsafe void Accumulate<T>(T* g, T* p, int n) where T : unmanaged, IBinaryInteger<T>
     {
         if (n == 0) return;
-        int parts = Math.Clamp(n / PairCounting.MinPixelsPerThread, 1, Environment.ProcessorCount);
-        var deltas = new long[parts][];
-        var valid = new bool[parts];
-        if (parts == 1)
+        var histograms = new List<PairHistogram<T>>();
+        if (n < ParallelThreshold || Environment.ProcessorCount == 1)
         {
-            deltas[0] = new long[counts.Length + 1];
-            valid[0] = Count(g, p, n, deltas[0]);
+            var h = PairHistogram<T>.Create(NumClasses, IgnoreIndex);
+            h.Add(g, p, n);
+            histograms.Add(h);
         }
         else
         {
             nint gAddress = (nint)g, pAddress = (nint)p;
-            Parallel.For(0, parts, k =>
-            {
-                int start = (int)((long)n * k / parts), end = (int)((long)n * (k + 1) / parts);
-                deltas[k] = new long[counts.Length + 1];
-                valid[k] = Count((T*)gAddress + start, (T*)pAddress + start, end - start, deltas[k]);
-            });
+            int chunks = (n + ChunkLabels - 1) / ChunkLabels;
+            Parallel.For(0, chunks,
+                () => PairHistogram<T>.Create(NumClasses, IgnoreIndex),
+                (chunk, _, h) =>
+                {
+                    int start = chunk * ChunkLabels;
+                    h.Add((T*)gAddress + start, (T*)pAddress + start, Math.Min(ChunkLabels, n - start));
+                    return h;
+                },
+                h => { lock (histograms) histograms.Add(h); });
         }
-        if (valid.Contains(false))
-            throw (Exception?)PairCounting.FirstInvalid(g, p, n, NumClasses, IgnoreIndex)
-                ?? new InvalidOperationException("a counting kernel reported an invalid label that the scan cannot find");
-        foreach (var delta in deltas)
-        {
-            for (int k = 0; k < counts.Length; k++)
-                counts[k] += delta[k];
-            ignoredPixels += delta[counts.Length];
-        }
-    }
 
-    unsafe bool Count<T>(T* g, T* p, int n, long[] delta) where T : unmanaged, IBinaryInteger<T> =>
-        typeof(T) == typeof(byte)
-            ? PairCounting.CountBytes((byte*)g, (byte*)p, n, NumClasses, IgnoreIndex, delta)
-            : PairCounting.CountWide(g, p, n, NumClasses, IgnoreIndex, delta);
+        var delta = new long[counts.Length + 1];
+        bool valid = true;
+        foreach (var h in histograms)
+            valid &= h.MoveTo(delta);
+        if (!valid)
+            throw (Exception?)PairHistogram<T>.FirstInvalid(g, p, n, NumClasses, IgnoreIndex)
+                ?? new InvalidOperationException("a histogram reported an invalid label that the scan cannot find");
+        for (int k = 0; k < counts.Length; k++)
+            counts[k] += delta[k];
+        ignoredPixels += delta[counts.Length];
+    }
 
     static Tensor CpuContiguous(Tensor t, ScalarType dtype)
     {
