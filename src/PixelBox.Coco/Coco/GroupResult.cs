@@ -1,0 +1,65 @@
+namespace PixelBox.Coco;
+
+/// <summary>
+/// The evaluated detections of one category (all images, each image's detections sorted by score and cut
+/// at the largest maxDets), with per area range bit masks over the IoU thresholds: bit t of Tp is set
+/// when the detection is a true positive at threshold t, of Fp when it is a false positive; neither when
+/// pycocotools ignores it. NumGt counts the non-ignored ground truth per area range.
+/// </summary>
+sealed class GroupResult
+{
+    readonly int _stride;
+    public int Count { get; private set; }
+    public readonly int[] Detection;
+    public readonly double[] Score;
+    public readonly int[] Rank;
+    public readonly uint[] Tp;
+    public readonly uint[] Fp;
+    public readonly int[] NumGt;
+    int[]? _byScore;
+
+    public GroupResult(int capacity, int areaRanges)
+    {
+        _stride = capacity;
+        Detection = new int[capacity];
+        Score = new double[capacity];
+        Rank = new int[capacity];
+        Tp = new uint[capacity * areaRanges];
+        Fp = new uint[capacity * areaRanges];
+        NumGt = new int[areaRanges];
+    }
+
+    public Span<uint> TpRow(int area) => Tp.AsSpan(area * _stride, _stride);
+    public Span<uint> FpRow(int area) => Fp.AsSpan(area * _stride, _stride);
+    public uint TpBits(int area, int j) => Tp[area * _stride + j];
+    public uint FpBits(int area, int j) => Fp[area * _stride + j];
+
+    /// <summary>Appends one image's sorted detections; returns the index of the first.</summary>
+    public int Add(ReadOnlySpan<int> sortedDetections, double[] scores)
+    {
+        int start = Count;
+        for (int j = 0; j < sortedDetections.Length; j++)
+        {
+            Detection[start + j] = sortedDetections[j];
+            Score[start + j] = scores[sortedDetections[j]];
+            Rank[start + j] = j;
+        }
+        Count += sortedDetections.Length;
+        return start;
+    }
+
+    /// <summary>
+    /// Positions sorted by score, highest first, stable over the image-ordered concatenation: the order
+    /// of np.argsort(-dtScores, kind='mergesort') in accumulate (subsets for smaller maxDets keep it).
+    /// </summary>
+    public int[] ByScore()
+    {
+        if (_byScore is not null)
+            return _byScore;
+        var order = new int[Count];
+        for (int i = 0; i < Count; i++)
+            order[i] = i;
+        StableSort.ByScoreDescending(Score, order, new ulong[Count]);
+        return _byScore = order;
+    }
+}
