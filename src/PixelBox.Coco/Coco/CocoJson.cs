@@ -178,6 +178,7 @@ public static class CocoJson
                     else r.Skip();
                 }
                 list.Add(new CocoImage(id ?? throw Bad("missing field 'id'"), width, height));
+                _record = $"the list after images[{list.Count - 1}]";
             }
             return list;
         }
@@ -202,6 +203,7 @@ public static class CocoJson
                 }
                 long catId = id ?? throw Bad("missing field 'id'");
                 list.Add(new CocoCategory(catId, name ?? catId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                _record = $"the list after categories[{list.Count - 1}]";
             }
             return list;
         }
@@ -254,6 +256,7 @@ public static class CocoJson
                     for (int k = 0; k < 4; k++) c.Box.Add(double.NaN);
                 if (c.Segmentation is not null)
                     c.Segmentation.Add(segmentation ?? throw Bad("missing field 'segmentation' (needed for segm evaluation)"));
+                _record = $"the list after annotations[{index}]";
                 index++;
             }
         }
@@ -320,6 +323,7 @@ public static class CocoJson
                 }
                 else
                     segmentations?.Add(null);
+                _record = $"the list after results[{index}]";
                 index++;
             }
             _record = "";

@@ -59,7 +59,10 @@ public sealed class CocoReport
     /// </summary>
     public void WriteJson(Stream stream)
     {
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions
+        {
+            Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        });
         w.WriteStartObject();
         w.WriteString("iou_type", TypeName(IouType));
         w.WriteStartArray("stats");
