@@ -43,6 +43,14 @@ public sealed class CocoEvaluation
         return new CocoAccumulation(p, CategoryIds, precision, recall, scores);
     }
 
+    /// <summary>
+    /// One category of accumulate. pycocotools builds rc/pr over every detection and reads the envelope at
+    /// np.searchsorted(rc, recThrs, side='left'). rc only rises at true positives, so that index is always a
+    /// true positive (or the first detection), and an envelope taken over those points alone is the same:
+    /// a false positive or ignored detection never has higher precision than the true positive before it.
+    /// So a single pass per (area, maxDets) records, per threshold, the running TP/FP counts at each TP
+    /// (plus the first detection), and the divisions run only over those points, in pycocotools' formulas.
+    /// </summary>
     void AccumulateGroup(int k, double[] precision, double[] scores, double[] recall)
     {
         var p = Params;
@@ -51,48 +59,93 @@ public sealed class CocoEvaluation
         int A = p.AreaRanges.Length, M = p.MaxDetections.Length;
         var recThrs = p.RecallThresholds;
         var order = group.ByScore();
-        var selected = new int[group.Count];
-        var rc = new double[group.Count];
-        var pr = new double[group.Count];
+        uint all = T == 32 ? uint.MaxValue : (1u << T) - 1;
+        var fpOnly = new int[T];
+        var tpCount = new int[T];
+        var points = new int[T];
         for (int a = 0; a < A; a++)
         {
             int npig = group.NumGt[a];
             if (npig == 0)
                 continue;
+            // per threshold, at most npig true positives + the first detection
+            int capacity = npig + 1;
+            var pointTp = new int[T * capacity];
+            var pointFp = new int[T * capacity];
+            var pointEntry = new int[T * capacity];
+            var pr = new double[capacity];
+            var rc = new double[capacity];
             for (int m = 0; m < M; m++)
             {
                 int maxDet = p.MaxDetections[m];
-                int nd = 0;
+                Array.Clear(fpOnly);
+                Array.Clear(tpCount);
+                Array.Clear(points);
+                int fpAll = 0, nd = 0, first = -1;
                 foreach (var j in order)
-                    if (group.Rank[j] < maxDet)
-                        selected[nd++] = j;
+                {
+                    if (group.Rank[j] >= maxDet)
+                        continue;
+                    if (nd == 0)
+                        first = j;
+                    uint tpBits = group.TpBits(a, j), fpBits = group.FpBits(a, j);
+                    if (fpBits == all)
+                        fpAll++; // the common case: a false positive at every threshold
+                    else if ((tpBits | fpBits) != 0)
+                    {
+                        for (uint bits = fpBits; bits != 0; bits &= bits - 1)
+                            fpOnly[System.Numerics.BitOperations.TrailingZeroCount(bits)]++;
+                        for (uint bits = tpBits; bits != 0; bits &= bits - 1)
+                        {
+                            int t = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                            int n = points[t]++;
+                            if (n == 0 && nd > 0)
+                            {
+                                // the first detection is not a TP at t: rc[0] = 0, pr[0] = 0
+                                pointTp[t * capacity] = 0;
+                                pointFp[t * capacity] = 0;
+                                pointEntry[t * capacity] = first;
+                                n = points[t]++;
+                            }
+                            int at = t * capacity + n;
+                            pointTp[at] = ++tpCount[t];
+                            pointFp[at] = fpAll + fpOnly[t];
+                            pointEntry[at] = j;
+                        }
+                    }
+                    nd++;
+                }
                 for (int t = 0; t < T; t++)
                 {
-                    uint bit = 1u << t;
-                    double tp = 0, fp = 0;
-                    for (int i = 0; i < nd; i++)
+                    int n = points[t];
+                    if (n == 0 && nd > 0)
                     {
-                        int j = selected[i];
-                        if ((group.TpBits(a, j) & bit) != 0) tp++;
-                        else if ((group.FpBits(a, j) & bit) != 0) fp++;
+                        pointTp[t * capacity] = 0;
+                        pointFp[t * capacity] = 0;
+                        pointEntry[t * capacity] = first;
+                        n = 1;
+                    }
+                    for (int i = 0; i < n; i++)
+                    {
+                        double tp = pointTp[t * capacity + i], fp = pointFp[t * capacity + i];
                         rc[i] = tp / npig;
                         pr[i] = tp / (fp + tp + Eps);
                     }
-                    recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0;
+                    recall[((t * K + k) * A + a) * M + m] = nd > 0 ? (double)tpCount[t] / npig : 0;
                     // precision envelope: each point takes the best precision at any higher recall
-                    for (int i = nd - 1; i > 0; i--)
+                    for (int i = n - 1; i > 0; i--)
                         if (pr[i] > pr[i - 1])
                             pr[i - 1] = pr[i];
                     // np.searchsorted(rc, recThrs, side='left'); thresholds past the last recall stay 0
                     int pi = 0;
                     for (int r = 0; r < R; r++)
                     {
-                        while (pi < nd && rc[pi] < recThrs[r])
+                        while (pi < n && rc[pi] < recThrs[r])
                             pi++;
                         int at = (((t * R + r) * K + k) * A + a) * M + m;
-                        bool reached = pi < nd;
+                        bool reached = pi < n;
                         precision[at] = reached ? pr[pi] : 0;
-                        scores[at] = reached ? group.Score[selected[pi]] : 0;
+                        scores[at] = reached ? group.Score[pointEntry[t * capacity + pi]] : 0;
                     }
                 }
             }
