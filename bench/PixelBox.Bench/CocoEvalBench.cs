@@ -50,18 +50,25 @@ public static class CocoEvalBench
         CocoSummary? summary = null;
         for (int r = 0; r < warmup + runs; r++)
         {
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var pause0 = GC.GetTotalPauseDuration();
+            int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
             var sw = Stopwatch.StartNew();
             var inputs = CocoFiles.Load(gtPath, dtPath, type);
             double load = sw.Elapsed.TotalMilliseconds;
+            var cpuLoad = Process.GetCurrentProcess().TotalProcessorTime;
             var evaluation = new CocoEvaluator(inputs.GroundTruth, inputs.Detections, new CocoParams { IouType = type }).Evaluate();
             double evaluate = sw.Elapsed.TotalMilliseconds;
+            var cpuEval = Process.GetCurrentProcess().TotalProcessorTime;
             acc = evaluation.Accumulate();
             double accumulate = sw.Elapsed.TotalMilliseconds;
+            var cpuAcc = Process.GetCurrentProcess().TotalProcessorTime;
             summary = acc.Summarize();
             double total = sw.Elapsed.TotalMilliseconds;
             if (r >= warmup)
                 phases.Add([load, evaluate - load, accumulate - evaluate, total - accumulate, total]);
-            Console.WriteLine($"run {r + 1}{(r < warmup ? " (warm-up)" : "")}: load {load:F0} ms, evaluate {evaluate - load:F0} ms, accumulate {accumulate - evaluate:F0} ms, summarize {total - accumulate:F0} ms, total {total:F0} ms");
+            double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
+            Console.WriteLine($"run {r + 1}{(r < warmup ? " (warm-up)" : "")}: load {load:F0} ms, evaluate {evaluate - load:F0} ms, accumulate {accumulate - evaluate:F0} ms, summarize {total - accumulate:F0} ms, total {total:F0} ms (cpu: load {(cpuLoad - cpu0).TotalMilliseconds:F0}, evaluate {(cpuEval - cpuLoad).TotalMilliseconds:F0}, accumulate {(cpuAcc - cpuEval).TotalMilliseconds:F0}, all {cpu:F0} ms; GC pause {(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:F0} ms, {GC.CollectionCount(0) - gen0} gen0 / {GC.CollectionCount(2) - gen2} gen2)");
         }
         long inProcessPeak = PeakRssBytes();
         Console.Write(summary!.Text);

@@ -59,6 +59,23 @@ public sealed class CocoEvaluation
         int A = p.AreaRanges.Length, M = p.MaxDetections.Length;
         var recThrs = p.RecallThresholds;
         var order = group.ByScore();
+        // the group's detections copied into score order, so the passes below read memory sequentially
+        int count = order.Length;
+        var rank = new int[count];
+        var score = new double[count];
+        var tpBitsSorted = new uint[A * count];
+        var fpBitsSorted = new uint[A * count];
+        for (int i = 0; i < count; i++)
+        {
+            int j = order[i];
+            rank[i] = group.Rank[j];
+            score[i] = group.Score[j];
+            for (int a = 0; a < A; a++)
+            {
+                tpBitsSorted[a * count + i] = group.TpBits(a, j);
+                fpBitsSorted[a * count + i] = group.FpBits(a, j);
+            }
+        }
         uint all = T == 32 ? uint.MaxValue : (1u << T) - 1;
         var fpOnly = new int[T];
         var tpCount = new int[T];
@@ -82,13 +99,15 @@ public sealed class CocoEvaluation
                 Array.Clear(tpCount);
                 Array.Clear(points);
                 int fpAll = 0, nd = 0, first = -1;
-                foreach (var j in order)
+                var tpRow = tpBitsSorted.AsSpan(a * count, count);
+                var fpRow = fpBitsSorted.AsSpan(a * count, count);
+                for (int j = 0; j < count; j++)
                 {
-                    if (group.Rank[j] >= maxDet)
+                    if (rank[j] >= maxDet)
                         continue;
                     if (nd == 0)
                         first = j;
-                    uint tpBits = group.TpBits(a, j), fpBits = group.FpBits(a, j);
+                    uint tpBits = tpRow[j], fpBits = fpRow[j];
                     if (fpBits == all)
                         fpAll++; // the common case: a false positive at every threshold
                     else if ((tpBits | fpBits) != 0)
@@ -145,7 +164,7 @@ public sealed class CocoEvaluation
                         int at = (((t * R + r) * K + k) * A + a) * M + m;
                         bool reached = pi < n;
                         precision[at] = reached ? pr[pi] : 0;
-                        scores[at] = reached ? group.Score[pointEntry[t * capacity + pi]] : 0;
+                        scores[at] = reached ? score[pointEntry[t * capacity + pi]] : 0;
                     }
                 }
             }

@@ -71,9 +71,18 @@ public sealed partial class CocoEvaluator
         var img = new int[n];
         var cat = new int[n];
         int kept = 0;
+        // Results usually come image by image: reuse the last lookup while the image id repeats.
+        long lastImage = 0;
+        int lastIndex = -1;
         for (int i = 0; i < n; i++)
         {
-            if (_imageIndex.TryGetValue(imageIds[i], out var ii) && _categoryIndex.TryGetValue(categoryIds[i], out var kk))
+            int ii;
+            if (i > 0 && imageIds[i] == lastImage)
+                ii = lastIndex;
+            else if (!_imageIndex.TryGetValue(imageIds[i], out ii))
+                ii = -1;
+            (lastImage, lastIndex) = (imageIds[i], ii);
+            if (ii >= 0 && _categoryIndex.TryGetValue(categoryIds[i], out var kk))
             {
                 img[i] = ii;
                 cat[i] = kk;

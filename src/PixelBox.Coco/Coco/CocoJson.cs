@@ -15,8 +15,16 @@ public static class CocoJson
         ParseGroundTruth(ReadFile(path), path, iouType);
 
     /// <summary>Reads a results file (a JSON list; an empty list is valid).</summary>
-    public static CocoDetections ReadDetections(string path, CocoIouType iouType) =>
-        ParseDetections(ReadFile(path), path, iouType);
+    public static CocoDetections ReadDetections(string path, CocoIouType iouType)
+    {
+        var bytes = ReadFile(path);
+        bool segm = iouType == CocoIouType.Segm;
+        // Big files are parsed in chunks on all cores; any doubt (odd layout, an error) falls back to
+        // one sequential pass, which also gives the exact error message.
+        if (bytes.Length >= ChunkedMinBytes && Environment.ProcessorCount > 1 && TryParseChunked(bytes, path, segm) is { } chunked)
+            return chunked;
+        return ParseDetections(bytes, path, iouType);
+    }
 
     public static CocoGroundTruth ParseGroundTruth(ReadOnlySpan<byte> utf8, string file, CocoIouType iouType)
     {
@@ -27,7 +35,151 @@ public static class CocoJson
     public static CocoDetections ParseDetections(ReadOnlySpan<byte> utf8, string file, CocoIouType iouType)
     {
         var parser = new Parser(file);
-        return parser.Run(utf8, (ref Utf8JsonReader r) => parser.Detections(ref r, iouType == CocoIouType.Segm));
+        var columns = new ResultColumns();
+        parser.Run(utf8, (ref Utf8JsonReader r) =>
+        {
+            if (r.TokenType != JsonTokenType.StartArray)
+                throw new InputException(file, "results must be a JSON list of objects");
+            parser.Results(ref r, columns, 0, final: true);
+            return 0;
+        });
+        return columns.Build(file, iouType == CocoIouType.Segm);
+    }
+
+    const int ChunkedMinBytes = 4 << 20;
+
+    /// <summary>
+    /// Splits the results list at object boundaries ("}, {" found by a byte search), turns each boundary
+    /// comma into '[' so every chunk is a list of its own, and parses the chunks in parallel. A chunk must
+    /// end exactly at the next boundary (the preceding chunk's parse is what proves a boundary is not
+    /// inside a string); otherwise, or on any error, the bytes are restored and null is returned.
+    /// </summary>
+    internal static CocoDetections? TryParseChunked(byte[] bytes, string file, bool segm)
+    {
+        int chunks = Math.Min(8, 2 * Environment.ProcessorCount);
+        var cuts = new List<int>();
+        for (int c = 1; c < chunks; c++)
+        {
+            int cut = FindBoundary(bytes, Math.Max((long)bytes.Length * c / chunks, cuts.Count > 0 ? cuts[^1] + 1 : 0));
+            if (cut < 0)
+                break;
+            if (cuts.Count == 0 || cut > cuts[^1])
+                cuts.Add(cut);
+        }
+        if (cuts.Count == 0)
+            return null;
+        foreach (var cut in cuts)
+            bytes[cut] = (byte)'[';
+        try
+        {
+            var starts = new List<int> { 0 };
+            starts.AddRange(cuts);
+            var parts = new ResultColumns[starts.Count];
+            bool ok = true;
+            Parallel.For(0, starts.Count, i =>
+            {
+                int start = starts[i], end = i + 1 < starts.Count ? starts[i + 1] : bytes.Length;
+                var columns = new ResultColumns();
+                try
+                {
+                    if (new Parser(file).TryChunk(bytes.AsSpan(start, end - start), columns, final: i + 1 == starts.Count))
+                        parts[i] = columns;
+                    else
+                        ok = false;
+                }
+                catch (Exception e) when (e is InputException or JsonException or InvalidOperationException)
+                {
+                    ok = false; // the sequential pass reports it with the right record number
+                }
+            });
+            if (!ok)
+                return null;
+            return ResultColumns.Concat(parts).Build(file, segm);
+        }
+        catch (Exception e) when (e is InputException or JsonException)
+        {
+            return null;
+        }
+        finally
+        {
+            foreach (var cut in cuts)
+                bytes[cut] = (byte)',';
+        }
+    }
+
+    /// <summary>Position of the comma in the first "}" ws "," ws "{" at or after <paramref name="from"/>, or -1.</summary>
+    static int FindBoundary(byte[] bytes, long from)
+    {
+        var span = bytes.AsSpan();
+        int pos = (int)from;
+        while (pos < span.Length)
+        {
+            int open = span[pos..].IndexOf((byte)'{');
+            if (open < 0)
+                return -1;
+            open += pos;
+            int i = open - 1;
+            while (i > 0 && IsSpace(span[i])) i--;
+            if (i > 0 && span[i] == (byte)',')
+            {
+                int comma = i--;
+                while (i > 0 && IsSpace(span[i])) i--;
+                if (span[i] == (byte)'}')
+                    return comma;
+            }
+            pos = open + 1;
+        }
+        return -1;
+
+        static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t';
+    }
+
+    /// <summary>Parsed result records, columns in file order, before loadRes' completion.</summary>
+    sealed class ResultColumns
+    {
+        public readonly List<long> ImageId = new(), CategoryId = new();
+        public readonly List<double> Score = new(), Box = new();
+        public readonly List<bool> HasBox = new();
+        public readonly List<CocoSegmentation?> Segmentation = new();
+        public bool AnySegmentation;
+
+        public static ResultColumns Concat(ResultColumns[] parts)
+        {
+            if (parts.Length == 1)
+                return parts[0];
+            var all = new ResultColumns();
+            foreach (var p in parts)
+            {
+                all.ImageId.AddRange(p.ImageId);
+                all.CategoryId.AddRange(p.CategoryId);
+                all.Score.AddRange(p.Score);
+                all.Box.AddRange(p.Box);
+                all.HasBox.AddRange(p.HasBox);
+                all.Segmentation.AddRange(p.Segmentation);
+                all.AnySegmentation |= p.AnySegmentation;
+            }
+            return all;
+        }
+
+        /// <summary>pycocotools' loadRes takes the branch of the first result: every result needs its field.</summary>
+        public CocoDetections Build(string file, bool segmEvaluation)
+        {
+            int n = ImageId.Count;
+            bool boxBranch = n == 0 || HasBox[0];
+            for (int i = 0; i < n; i++)
+            {
+                if (boxBranch && !HasBox[i])
+                    throw new InputException(file, i == 0
+                        ? "results[0]: missing field 'bbox' (or 'segmentation')"
+                        : $"results[{i}]: missing field 'bbox' (results[0] has a bbox, so every result needs one)");
+                if (!boxBranch && Segmentation[i] is null)
+                    throw new InputException(file, i == 0
+                        ? "results[0]: missing field 'bbox' (or 'segmentation')"
+                        : $"results[{i}]: missing field 'segmentation' (results[0] is a mask result, so every result needs one)");
+            }
+            return CocoResultsBuilder.Build(file, ImageId.ToArray(), CategoryId.ToArray(), Score.ToArray(), Box.ToArray(),
+                AnySegmentation ? Segmentation.ToArray() : null, boxBranch, segmEvaluation);
+        }
     }
 
     internal static byte[] ReadFile(string path)
@@ -47,7 +199,18 @@ public static class CocoJson
     /// <summary>Parsing state: the file name and the record being read, for error messages.</summary>
     sealed class Parser(string file)
     {
-        string _record = "";
+        // The record being read, turned into text only for a message (no string per record).
+        string? _list;
+        int _index;
+        long? _id;
+        bool _after;
+
+        void At(string list, int index, long? id = null, bool after = false) =>
+            (_list, _index, _id, _after) = (list, index, id, after);
+
+        string Record => _list is null ? ""
+            : _after ? $"the list after {_list}[{_index}]"
+            : _id is null ? $"{_list}[{_index}]" : $"{_list}[{_index}] (id {_id})";
         readonly List<double> _numbers = new();
 
         public T Run<T>(ReadOnlySpan<byte> utf8, ParseFn<T> parse)
@@ -69,7 +232,7 @@ public static class CocoJson
 
         string MalformedMessage(ReadOnlySpan<byte> utf8, JsonException e)
         {
-            var where = _record.Length > 0 ? $" in {_record}" : "";
+            var where = _list is not null ? $" in {Record}" : "";
             long line = (e.LineNumber ?? 0) + 1, column = (e.BytePositionInLine ?? 0) + 1;
             long offset = LineStart(utf8, line - 1) + column - 1;
             // Python's json writes NaN/Infinity for non-finite floats; name them instead of a parser complaint.
@@ -95,7 +258,7 @@ public static class CocoJson
         }
 
         InputException Bad(string problem) =>
-            new(file, _record.Length > 0 ? $"{_record}: {problem}" : problem);
+            new(file, _list is not null ? $"{Record}: {problem}" : problem);
 
         // ------------------------------------------------------------------ ground truth
         public CocoGroundTruth GroundTruth(ref Utf8JsonReader r, bool readSegmentation, bool needBox)
@@ -120,9 +283,9 @@ public static class CocoJson
                     sawAnnotations = true;
                 }
                 else
-                    r.Skip();
+                    SkipValue(ref r);
             }
-            _record = "";
+            _list = null;
             if (images is null)
                 throw Bad("missing field 'images'");
             if (categories is null)
@@ -164,7 +327,7 @@ public static class CocoJson
             var list = new List<CocoImage>();
             while (Next(ref r) != JsonTokenType.EndArray)
             {
-                _record = $"images[{list.Count}]";
+                At("images", list.Count);
                 ExpectObject(ref r);
                 long? id = null;
                 int width = 0, height = 0;
@@ -175,10 +338,10 @@ public static class CocoJson
                     if (name.SequenceEqual("id"u8)) id = Id(ref r, "id");
                     else if (name.SequenceEqual("width"u8)) width = Size(ref r, "width");
                     else if (name.SequenceEqual("height"u8)) height = Size(ref r, "height");
-                    else r.Skip();
+                    else SkipValue(ref r);
                 }
                 list.Add(new CocoImage(id ?? throw Bad("missing field 'id'"), width, height));
-                _record = $"the list after images[{list.Count - 1}]";
+                At("images", list.Count - 1, after: true);
             }
             return list;
         }
@@ -189,7 +352,7 @@ public static class CocoJson
             var list = new List<CocoCategory>();
             while (Next(ref r) != JsonTokenType.EndArray)
             {
-                _record = $"categories[{list.Count}]";
+                At("categories", list.Count);
                 ExpectObject(ref r);
                 long? id = null;
                 string? name = null;
@@ -199,11 +362,11 @@ public static class CocoJson
                     r.Read();
                     if (key.SequenceEqual("id"u8)) id = Id(ref r, "id");
                     else if (key.SequenceEqual("name"u8) && r.TokenType == JsonTokenType.String) name = r.GetString();
-                    else r.Skip();
+                    else SkipValue(ref r);
                 }
                 long catId = id ?? throw Bad("missing field 'id'");
                 list.Add(new CocoCategory(catId, name ?? catId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                _record = $"the list after categories[{list.Count - 1}]";
+                At("categories", list.Count - 1, after: true);
             }
             return list;
         }
@@ -223,7 +386,7 @@ public static class CocoJson
             int index = 0;
             while (Next(ref r) != JsonTokenType.EndArray)
             {
-                _record = $"annotations[{index}]";
+                At("annotations", index);
                 ExpectObject(ref r);
                 long? id = null, imageId = null, categoryId = null;
                 double? area = null;
@@ -240,9 +403,9 @@ public static class CocoJson
                     else if (name.SequenceEqual("area"u8)) area = Number(ref r, "area");
                     else if (name.SequenceEqual("iscrowd"u8)) crowd = Flag(ref r, "iscrowd");
                     else if (name.SequenceEqual("segmentation"u8) && readSegmentation) segmentation = Segmentation(ref r);
-                    else r.Skip();
+                    else SkipValue(ref r);
                 }
-                if (id is not null) _record = $"annotations[{index}] (id {id})";
+                At("annotations", index, id);
                 c.Id.Add(id ?? throw Bad("missing field 'id'"));
                 c.ImageId.Add(imageId ?? throw Bad("missing field 'image_id'"));
                 c.CategoryId.Add(categoryId ?? throw Bad("missing field 'category_id'"));
@@ -256,32 +419,48 @@ public static class CocoJson
                     for (int k = 0; k < 4; k++) c.Box.Add(double.NaN);
                 if (c.Segmentation is not null)
                     c.Segmentation.Add(segmentation ?? throw Bad("missing field 'segmentation' (needed for segm evaluation)"));
-                _record = $"the list after annotations[{index}]";
+                At("annotations", index, after: true);
                 index++;
             }
         }
 
         // ----------------------------------------------------------------------- results
-        public CocoDetections Detections(ref Utf8JsonReader r, bool segmEvaluation)
+        /// <summary>A chunk: '[' then whole result objects, ending at its end (final: at the list's ']').</summary>
+        public bool TryChunk(ReadOnlySpan<byte> chunk, ResultColumns columns, bool final)
         {
-            if (r.TokenType != JsonTokenType.StartArray)
-                throw Bad("results must be a JSON list of objects");
-            // Capacity guess from the typical ~100 bytes per bbox result avoids regrowing big arrays.
-            var imageIds = new List<long>();
-            var categoryIds = new List<long>();
-            var scores = new List<double>();
-            var boxes = new List<double>();
-            List<CocoSegmentation?>? segmentations = null;
+            var r = new Utf8JsonReader(chunk, isFinalBlock: final, default);
+            if (!r.Read() || r.TokenType != JsonTokenType.StartArray)
+                return false;
+            if (!Results(ref r, columns, 0, final))
+                return false;
+            // a chunk must stop right after its last object, with only whitespace left
+            return final || (r.CurrentDepth == 1 && r.TokenType == JsonTokenType.EndObject &&
+                             chunk[(int)r.BytesConsumed..].Trim(" \r\n\t"u8).IsEmpty);
+        }
+
+        /// <summary>
+        /// Reads result objects after the list's '['. Returns false when a non-final chunk runs out of
+        /// data before the list's end (the caller checks where); true at the list's ']'.
+        /// </summary>
+        public bool Results(ref Utf8JsonReader r, ResultColumns c, int firstIndex, bool final)
+        {
             Span<double> box = stackalloc double[4];
-            bool boxBranch = true;
-            int index = 0;
-            while (Next(ref r) != JsonTokenType.EndArray)
+            int index = firstIndex;
+            while (true)
             {
-                _record = $"results[{index}]";
+                if (!r.Read())
+                {
+                    if (final)
+                        throw new JsonException("unexpected end of data");
+                    return !final && r.TokenType == JsonTokenType.EndObject;
+                }
+                if (r.TokenType == JsonTokenType.EndArray)
+                    return true;
+                At("results", index);
                 ExpectObject(ref r);
                 long? imageId = null, categoryId = null;
                 double? score = null;
-                bool hasBox = false, hasSegmentation = false;
+                bool hasBox = false;
                 CocoSegmentation? segmentation = null;
                 while (Next(ref r) != JsonTokenType.EndObject)
                 {
@@ -291,44 +470,22 @@ public static class CocoJson
                     else if (name.SequenceEqual("category_id"u8)) categoryId = Id(ref r, "category_id");
                     else if (name.SequenceEqual("score"u8)) score = Number(ref r, "score");
                     else if (name.SequenceEqual("bbox"u8)) hasBox = Box(ref r, box);
-                    else if (name.SequenceEqual("segmentation"u8))
-                    {
-                        hasSegmentation = true;
-                        segmentation = Segmentation(ref r);
-                    }
-                    else r.Skip();
+                    else if (name.SequenceEqual("segmentation"u8)) segmentation = Segmentation(ref r);
+                    else SkipValue(ref r);
                 }
-                if (index == 0)
-                {
-                    // pycocotools' loadRes picks the branch from the first result only.
-                    boxBranch = hasBox;
-                    if (!hasBox && !hasSegmentation)
-                        throw Bad("missing field 'bbox' (or 'segmentation')");
-                }
-                imageIds.Add(imageId ?? throw Bad("missing field 'image_id'"));
-                categoryIds.Add(categoryId ?? throw Bad("missing field 'category_id'"));
-                scores.Add(score ?? throw Bad("missing field 'score'"));
-                if (boxBranch && !hasBox)
-                    throw Bad("missing field 'bbox' (results[0] has a bbox, so every result needs one)");
-                if (!boxBranch && !hasSegmentation)
-                    throw Bad("missing field 'segmentation' (results[0] is a mask result, so every result needs one)");
+                c.ImageId.Add(imageId ?? throw Bad("missing field 'image_id'"));
+                c.CategoryId.Add(categoryId ?? throw Bad("missing field 'category_id'"));
+                c.Score.Add(score ?? throw Bad("missing field 'score'"));
+                c.HasBox.Add(hasBox);
                 if (hasBox)
-                    foreach (var v in box) boxes.Add(v);
+                    foreach (var v in box) c.Box.Add(v);
                 else
-                    for (int k = 0; k < 4; k++) boxes.Add(double.NaN);
-                if (segmentation is not null)
-                {
-                    segmentations ??= new List<CocoSegmentation?>(Enumerable.Repeat<CocoSegmentation?>(null, index));
-                    segmentations.Add(segmentation);
-                }
-                else
-                    segmentations?.Add(null);
-                _record = $"the list after results[{index}]";
+                    for (int k = 0; k < 4; k++) c.Box.Add(double.NaN);
+                c.Segmentation.Add(segmentation);
+                c.AnySegmentation |= segmentation is not null;
+                At("results", index, after: true);
                 index++;
             }
-            _record = "";
-            return CocoResultsBuilder.Build(file, imageIds.ToArray(), categoryIds.ToArray(), scores.ToArray(),
-                boxes.ToArray(), segmentations?.ToArray(), boxBranch, segmEvaluation);
         }
 
         // ------------------------------------------------------------------ value readers
@@ -337,6 +494,13 @@ public static class CocoJson
             if (!r.Read())
                 throw new JsonException("unexpected end of data");
             return r.TokenType;
+        }
+
+        /// <summary>Skips an unused value; TrySkip also works on a chunk (a reader that is not at the final block).</summary>
+        static void SkipValue(ref Utf8JsonReader r)
+        {
+            if (!r.TrySkip())
+                throw new JsonException("unexpected end of data");
         }
 
         static ReadOnlySpan<byte> PropertyName(ref Utf8JsonReader r) =>
@@ -472,7 +636,7 @@ public static class CocoJson
                     else
                         throw Bad("RLE 'counts' must be a string or a list of integers");
                 }
-                else r.Skip();
+                else SkipValue(ref r);
             }
             if (height < 0)
                 throw Bad("RLE segmentation is missing 'size'");
