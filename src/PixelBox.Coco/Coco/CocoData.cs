@@ -33,6 +33,9 @@ public sealed class CocoGroundTruth
     /// <summary>Per annotation, or null when segmentations were not read.</summary>
     public CocoSegmentation?[]? Segmentation { get; init; }
 
+    /// <summary>Segmentations as RLE masks (see <see cref="CocoMasks.Prepare"/>); computed on demand when null.</summary>
+    public PixelBox.Masks.Rle?[]? Masks { get; internal set; }
+
     public int Count => AnnotationId.Length;
 }
 
@@ -51,6 +54,9 @@ public sealed class CocoDetections
     public required double[] Area { get; init; }
     /// <summary>Per detection (null entries where a result has none), or null when no result has one.</summary>
     public CocoSegmentation?[]? Segmentation { get; init; }
+
+    /// <summary>Segmentations as RLE masks (see <see cref="CocoMasks.Prepare"/>); computed on demand when null.</summary>
+    public PixelBox.Masks.Rle?[]? Masks { get; internal set; }
 
     public int Count => ImageId.Length;
 

@@ -34,6 +34,8 @@ public static class CocoFiles
             ExceptionDispatchInfo.Capture(dtError).Throw();
         var gt = gtTask.Result;
         var warnings = Check(gt, gtPath, dt!, dtPath, iouType);
+        if (iouType == CocoIouType.Segm)
+            CocoMasks.Prepare(gt, gtPath, dt!, dtPath);
         return new CocoInputs(gt, dt!, warnings);
     }
 

@@ -1,3 +1,5 @@
+using PixelBox.Masks;
+
 namespace PixelBox.Coco;
 
 /// <summary>Completes parsed results the way pycocotools' <c>loadRes</c> does (areas, boxes, ids).</summary>
@@ -26,14 +28,35 @@ static class CocoResultsBuilder
                 }
             }
         }
-        else
+        Rle?[]? masks = null;
+        if (!boxBranch)
         {
-            throw new InputException(file, "mask results without a bbox are not supported yet");
+            // loadRes' segmentation branch: area is the mask's, a missing bbox is the mask's bounding box
+            masks = new Rle?[n];
+            for (int i = 0; i < n; i++)
+            {
+                var s = segmentations![i]!;
+                if (s is CocoPolygons)
+                    throw new InputException(file, $"results[{i}]: a mask result's segmentation must be RLE {{size, counts}}, not polygons");
+                Rle rle;
+                try
+                {
+                    rle = CocoMasks.ToRle(s, 0, 0);
+                }
+                catch (Exception e) when (e is ArgumentException or FormatException)
+                {
+                    throw new InputException(file, $"results[{i}]: bad segmentation: {e.Message.Split(" (Parameter")[0]}", e);
+                }
+                masks[i] = rle;
+                area[i] = RleOps.Area(rle);
+                if (double.IsNaN(boxes[4 * i]))
+                    RleOps.ToBox(rle).CopyTo(boxes, 4 * i);
+            }
         }
         return new CocoDetections
         {
             ImageId = imageIds, CategoryId = categoryIds, Score = scores, Box = boxes, Area = area,
-            Segmentation = segmentations,
+            Segmentation = segmentations, Masks = masks,
         };
     }
 }
