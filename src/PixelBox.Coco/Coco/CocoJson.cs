@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -43,7 +44,7 @@ public static class CocoJson
             parser.Results(ref r, columns, 0, final: true);
             return 0;
         });
-        return columns.Build(file, iouType == CocoIouType.Segm);
+        return ResultColumns.Build([columns], file, iouType == CocoIouType.Segm);
     }
 
     const int ChunkedMinBytes = 4 << 20;
@@ -79,7 +80,8 @@ public static class CocoJson
             Parallel.For(0, starts.Count, i =>
             {
                 int start = starts[i], end = i + 1 < starts.Count ? starts[i + 1] : bytes.Length;
-                var columns = new ResultColumns();
+                // ~90 bytes per box result: one allocation per column in the common case
+                var columns = new ResultColumns((end - start) / 90 + 16);
                 try
                 {
                     if (new Parser(file).TryChunk(bytes.AsSpan(start, end - start), columns, final: i + 1 == starts.Count))
@@ -94,7 +96,7 @@ public static class CocoJson
             });
             if (!ok)
                 return null;
-            return ResultColumns.Concat(parts).Build(file, segm);
+            return ResultColumns.Build(parts, file, segm);
         }
         catch (Exception e) when (e is InputException or JsonException)
         {
@@ -135,50 +137,65 @@ public static class CocoJson
     }
 
     /// <summary>Parsed result records, columns in file order, before loadRes' completion.</summary>
-    sealed class ResultColumns
+    sealed class ResultColumns(int capacity = 16)
     {
-        public readonly List<long> ImageId = new(), CategoryId = new();
-        public readonly List<double> Score = new(), Box = new();
-        public readonly List<bool> HasBox = new();
-        public readonly List<CocoSegmentation?> Segmentation = new();
-        public bool AnySegmentation;
+        public readonly List<long> ImageId = new(capacity), CategoryId = new(capacity);
+        public readonly List<double> Score = new(capacity), Box = new(4 * capacity);
+        public readonly List<bool> HasBox = new(capacity);
+        // created at the first result that has a segmentation (box results usually have none)
+        public List<CocoSegmentation?>? Segmentation;
 
-        public static ResultColumns Concat(ResultColumns[] parts)
+        public int Count => ImageId.Count;
+
+        public void AddSegmentation(CocoSegmentation? s)
         {
-            if (parts.Length == 1)
-                return parts[0];
-            var all = new ResultColumns();
-            foreach (var p in parts)
+            if (s is not null && Segmentation is null)
             {
-                all.ImageId.AddRange(p.ImageId);
-                all.CategoryId.AddRange(p.CategoryId);
-                all.Score.AddRange(p.Score);
-                all.Box.AddRange(p.Box);
-                all.HasBox.AddRange(p.HasBox);
-                all.Segmentation.AddRange(p.Segmentation);
-                all.AnySegmentation |= p.AnySegmentation;
+                Segmentation = new List<CocoSegmentation?>(Math.Max(capacity, Count));
+                for (int i = 0; i < Count - 1; i++)
+                    Segmentation.Add(null);
             }
-            return all;
+            Segmentation?.Add(s);
         }
 
-        /// <summary>pycocotools' loadRes takes the branch of the first result: every result needs its field.</summary>
-        public CocoDetections Build(string file, bool segmEvaluation)
+        /// <summary>
+        /// pycocotools' loadRes takes the branch of the first result: every result needs its field. The
+        /// parts (chunks in file order) are copied once into exact-size arrays.
+        /// </summary>
+        public static CocoDetections Build(ResultColumns[] parts, string file, bool segmEvaluation)
         {
-            int n = ImageId.Count;
-            bool boxBranch = n == 0 || HasBox[0];
+            int n = parts.Sum(p => p.Count);
+            var imageId = new long[n];
+            var categoryId = new long[n];
+            var score = new double[n];
+            var box = new double[4 * n];
+            var hasBox = new bool[n];
+            CocoSegmentation?[]? segmentation = parts.Any(p => p.Segmentation is not null) ? new CocoSegmentation?[n] : null;
+            int at = 0;
+            foreach (var p in parts)
+            {
+                CollectionsMarshal.AsSpan(p.ImageId).CopyTo(imageId.AsSpan(at));
+                CollectionsMarshal.AsSpan(p.CategoryId).CopyTo(categoryId.AsSpan(at));
+                CollectionsMarshal.AsSpan(p.Score).CopyTo(score.AsSpan(at));
+                CollectionsMarshal.AsSpan(p.Box).CopyTo(box.AsSpan(4 * at));
+                CollectionsMarshal.AsSpan(p.HasBox).CopyTo(hasBox.AsSpan(at));
+                if (p.Segmentation is not null)
+                    CollectionsMarshal.AsSpan(p.Segmentation).CopyTo(segmentation.AsSpan(at));
+                at += p.Count;
+            }
+            bool boxBranch = n == 0 || hasBox[0];
             for (int i = 0; i < n; i++)
             {
-                if (boxBranch && !HasBox[i])
+                if (boxBranch && !hasBox[i])
                     throw new InputException(file, i == 0
                         ? "results[0]: missing field 'bbox' (or 'segmentation')"
                         : $"results[{i}]: missing field 'bbox' (results[0] has a bbox, so every result needs one)");
-                if (!boxBranch && Segmentation[i] is null)
+                if (!boxBranch && segmentation?[i] is null)
                     throw new InputException(file, i == 0
                         ? "results[0]: missing field 'bbox' (or 'segmentation')"
                         : $"results[{i}]: missing field 'segmentation' (results[0] is a mask result, so every result needs one)");
             }
-            return CocoResultsBuilder.Build(file, ImageId.ToArray(), CategoryId.ToArray(), Score.ToArray(), Box.ToArray(),
-                AnySegmentation ? Segmentation.ToArray() : null, boxBranch, segmEvaluation);
+            return CocoResultsBuilder.Build(file, imageId, categoryId, score, box, segmentation, boxBranch, segmEvaluation);
         }
     }
 
@@ -481,8 +498,7 @@ public static class CocoJson
                     foreach (var v in box) c.Box.Add(v);
                 else
                     for (int k = 0; k < 4; k++) c.Box.Add(double.NaN);
-                c.Segmentation.Add(segmentation);
-                c.AnySegmentation |= segmentation is not null;
+                c.AddSegmentation(segmentation);
                 At("results", index, after: true);
                 index++;
             }
