@@ -107,8 +107,23 @@ public static class CocoEvalBench
         var dir = Path.GetDirectoryName(Path.GetFullPath(output));
         if (dir is not null)
             Directory.CreateDirectory(dir);
+        // one file, one entry per IoU type: re-running bbox keeps the segm figures and vice versa
+        var all = new Dictionary<string, JsonElement>();
+        if (File.Exists(output))
+        {
+            try
+            {
+                using var old = JsonDocument.Parse(File.ReadAllBytes(output));
+                foreach (var prop in old.RootElement.EnumerateObject())
+                    all[prop.Name] = prop.Value.Clone();
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        all[iouType] = JsonSerializer.SerializeToElement(result);
         var tmp = output + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(tmp, JsonSerializer.Serialize(all, new JsonSerializerOptions { WriteIndented = true }) + "\n");
         File.Move(tmp, output, overwrite: true);
         Console.WriteLine($"wrote {output}");
         return check is null || check.StartsWith("exact", StringComparison.Ordinal) || check.StartsWith("within", StringComparison.Ordinal) ? 0 : 1;

@@ -243,14 +243,12 @@ public sealed partial class CocoEvaluator
             result.NumGt[a] += kept;
             if (D == 0)
                 continue;
-            var tp = result.TpRow(a);
-            var fp = result.FpRow(a);
             if (!matching)
             {
                 for (int d = 0; d < D; d++)
                 {
                     double area = _dt.Area[sorted[d]];
-                    fp[baseIndex + d] = area < lo || area > hi ? 0u : all;
+                    result.SetBits(a, baseIndex + d, 0, area < lo || area > hi ? 0u : all);
                 }
                 continue;
             }
@@ -273,8 +271,7 @@ public sealed partial class CocoEvaluator
                     if (matched) tpBits |= 1u << t;
                     else fpBits |= 1u << t;
                 }
-                tp[baseIndex + d] = tpBits;
-                fp[baseIndex + d] = fpBits;
+                result.SetBits(a, baseIndex + d, tpBits, fpBits);
             }
         }
     }

@@ -8,7 +8,8 @@ namespace PixelBox.Coco;
 /// </summary>
 sealed class GroupResult
 {
-    readonly int _stride;
+    // Tp/Fp of one detection are adjacent ([j * areas + a]): accumulate reads them in score order.
+    readonly int _areas;
     public int Count { get; private set; }
     public readonly int[] Detection;
     public readonly double[] Score;
@@ -20,7 +21,7 @@ sealed class GroupResult
 
     public GroupResult(int capacity, int areaRanges)
     {
-        _stride = capacity;
+        _areas = areaRanges;
         Detection = new int[capacity];
         Score = new double[capacity];
         Rank = new int[capacity];
@@ -29,10 +30,14 @@ sealed class GroupResult
         NumGt = new int[areaRanges];
     }
 
-    public Span<uint> TpRow(int area) => Tp.AsSpan(area * _stride, _stride);
-    public Span<uint> FpRow(int area) => Fp.AsSpan(area * _stride, _stride);
-    public uint TpBits(int area, int j) => Tp[area * _stride + j];
-    public uint FpBits(int area, int j) => Fp[area * _stride + j];
+    public uint TpBits(int area, int j) => Tp[j * _areas + area];
+    public uint FpBits(int area, int j) => Fp[j * _areas + area];
+
+    public void SetBits(int area, int j, uint tp, uint fp)
+    {
+        Tp[j * _areas + area] = tp;
+        Fp[j * _areas + area] = fp;
+    }
 
     /// <summary>Appends one image's sorted detections; returns the index of the first.</summary>
     public int Add(ReadOnlySpan<int> sortedDetections, double[] scores)
