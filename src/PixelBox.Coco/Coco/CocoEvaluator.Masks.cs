@@ -12,8 +12,6 @@ public sealed partial class CocoEvaluator
     {
         if (_gt.Segmentation is null && _gt.Masks is null)
             throw new ArgumentException("segm evaluation needs ground-truth segmentations (read with CocoIouType.Segm)");
-        if (_dt.Count > 0 && _dt.Segmentation is null && _dt.Masks is null)
-            throw new ArgumentException("segm evaluation needs result segmentations");
         if (_gt.Masks is null || (_dt.Count > 0 && _dt.Masks is null))
             CocoMasks.Prepare(_gt, "ground truth", _dt, "results");
         _gtMasks = _gt.Masks!;

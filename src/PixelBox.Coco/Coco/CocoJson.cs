@@ -195,7 +195,7 @@ public static class CocoJson
                         ? "results[0]: missing field 'bbox' (or 'segmentation')"
                         : $"results[{i}]: missing field 'segmentation' (results[0] is a mask result, so every result needs one)");
             }
-            return CocoResultsBuilder.Build(file, imageId, categoryId, score, box, segmentation, boxBranch, segmEvaluation);
+            return CocoResultsBuilder.Build(file, imageId, categoryId, score, box, segmentation, boxBranch);
         }
     }
 

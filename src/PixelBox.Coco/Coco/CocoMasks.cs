@@ -51,23 +51,27 @@ public static class CocoMasks
             images[image.Id] = image;
         if (gt.Masks is null && gt.Segmentation is not null)
             gt.Masks = Convert(gt.Segmentation, gt.ImageId, images, gtFile, i => $"annotations[{i}] (id {gt.AnnotationId[i]})");
-        if (dt.Masks is null && dt.Segmentation is not null)
-            dt.Masks = Convert(dt.Segmentation, dt.ImageId, images, dtFile, i => $"results[{i}]");
+        // results without a segmentation are box results: their mask is the box's (loadRes' polygon)
+        if (dt.Masks is null)
+            dt.Masks = Convert(dt.Segmentation ?? new CocoSegmentation?[dt.Count], dt.ImageId, images, dtFile, i => $"results[{i}]", dt.Box);
     }
 
     static Rle?[] Convert(CocoSegmentation?[] segmentations, long[] imageIds, Dictionary<long, CocoImage> images,
-        string file, Func<int, string> record)
+        string file, Func<int, string> record, double[]? boxes = null)
     {
         var masks = new Rle?[segmentations.Length];
         Exception? first = null;
         int firstIndex = int.MaxValue;
         Parallel.For(0, segmentations.Length, i =>
         {
-            if (segmentations[i] is not { } s || !images.TryGetValue(imageIds[i], out var image))
+            if (!images.TryGetValue(imageIds[i], out var image))
                 return;
             try
             {
-                masks[i] = ToRle(s, image.Height, image.Width);
+                if (segmentations[i] is { } s)
+                    masks[i] = ToRle(s, image.Height, image.Width);
+                else if (boxes is not null && !double.IsNaN(boxes[4 * i]))
+                    masks[i] = RleOps.FromBox(boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3], image.Height, image.Width);
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {

@@ -6,7 +6,7 @@ namespace PixelBox.Coco;
 static class CocoResultsBuilder
 {
     public static CocoDetections Build(string file, long[] imageIds, long[] categoryIds, double[] scores,
-        double[] boxes, CocoSegmentation?[]? segmentations, bool boxBranch, bool segmEvaluation)
+        double[] boxes, CocoSegmentation?[]? segmentations, bool boxBranch)
     {
         int n = imageIds.Length;
         var area = new double[n];
@@ -14,19 +14,8 @@ static class CocoResultsBuilder
         {
             for (int i = 0; i < n; i++)
                 area[i] = boxes[4 * i + 2] * boxes[4 * i + 3];
-            if (segmEvaluation)
-            {
-                // A box result evaluated as segm is the box's polygon [x1,y1, x1,y2, x2,y2, x2,y1].
-                segmentations ??= new CocoSegmentation?[n];
-                for (int i = 0; i < n; i++)
-                {
-                    if (segmentations[i] is not null)
-                        continue;
-                    double x1 = boxes[4 * i], y1 = boxes[4 * i + 1];
-                    double x2 = x1 + boxes[4 * i + 2], y2 = y1 + boxes[4 * i + 3];
-                    segmentations[i] = new CocoPolygons([[x1, y1, x1, y2, x2, y2, x2, y1]]);
-                }
-            }
+            // A box result evaluated as segm without a segmentation is its box's polygon
+            // [x1,y1, x1,y2, x2,y2, x2,y1] (loadRes); CocoMasks rasterises it from the box directly.
         }
         Rle?[]? masks = null;
         if (!boxBranch)
