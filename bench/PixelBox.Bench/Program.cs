@@ -2,7 +2,10 @@ using BenchmarkDotNet.Running;
 using PixelBox.Bench;
 
 // `dotnet run -c Release --project bench/PixelBox.Bench -- [--filter *Name*]` runs BenchmarkDotNet.
-// Quick Stopwatch modes that write bench/results/*.json: `-- data` (data loading), `-- cm` (confusion matrix).
-if (args is ["data", ..]) { DataLoadingBench.Run(); return; }
-if (args is ["cm", .. var cmArgs]) { ConfusionMatrixQuickBench.Run(cmArgs); return; }
+// Quick Stopwatch modes that write bench/results/*.json:
+//   `-- data` (data loading), `-- cm` (confusion matrix), `-- coco --data DIR` (end-to-end COCO evaluation).
+if (args is ["data", ..]) { DataLoadingBench.Run(); return 0; }
+if (args is ["cm", .. var cmArgs]) { ConfusionMatrixQuickBench.Run(cmArgs); return 0; }
+if (args is ["coco", .. var cocoArgs]) return CocoEvalBench.Run(cocoArgs);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -1,0 +1,100 @@
+using System.Text;
+using PixelBox.Coco;
+
+namespace PixelBox.Tests.Coco;
+
+public class CocoJsonTests
+{
+    /// <summary>Results files over 4 MB are parsed in parallel chunks: the result must equal one sequential pass.</summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void ChunkedParseEqualsSequential(bool pretty, bool withDecoys)
+    {
+        var sb = new StringBuilder("[");
+        var random = new Random(7);
+        for (int i = 0; i < 60_000; i++)
+        {
+            if (i > 0) sb.Append(pretty ? ",\n  " : ",");
+            double x = Math.Round(random.NextDouble() * 600, 2), y = Math.Round(random.NextDouble() * 400, 2);
+            // a string that looks like an object boundary must not fool the splitter
+            string extra = withDecoys && i % 997 == 0 ? ", \"note\": \"}, {\\\"x\\\": 1}, {\"" : "";
+            sb.Append($"{{\"image_id\": {i % 500}, \"category_id\": {1 + i % 7}, \"bbox\": [{x}, {y}, {1 + i % 50}.5, {2 + i % 40}], \"score\": {random.NextDouble():R}{extra}}}");
+        }
+        sb.Append(pretty ? "\n]\n" : "]");
+        var path = Path.Combine(Path.GetTempPath(), $"pixelbox-chunked-{Environment.ProcessId}-{pretty}-{withDecoys}.json");
+        var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+        Assert.True(bytes.Length > 4 << 20);
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var sequential = CocoJson.ParseDetections(bytes, path, CocoIouType.Bbox);
+            var chunked = CocoJson.ReadDetections(path, CocoIouType.Bbox);
+            if (!withDecoys)
+            {
+                chunked = CocoJson.TryParseChunked((byte[])bytes.Clone(), path, segm: false);
+                Assert.NotNull(chunked); // the parallel path itself, not the fallback
+            }
+            Assert.Equal(60_000, chunked.Count);
+            Assert.Equal(sequential.ImageId, chunked.ImageId);
+            Assert.Equal(sequential.CategoryId, chunked.CategoryId);
+            Assert.Equal(sequential.Score, chunked.Score);
+            Assert.Equal(sequential.Box, chunked.Box);
+            Assert.Equal(sequential.Area, chunked.Area);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void BoundaryInsideAStringIsDetected()
+    {
+        // one huge string full of fake boundaries spans every cut point
+        var decoy = string.Concat(Enumerable.Repeat("}, {", 1_500_000));
+        var text = $"[{{\"image_id\": 1, \"category_id\": 1, \"bbox\": [1, 2, 3, 4], \"score\": 0.5, \"note\": \"{decoy}\"}}, {{\"image_id\": 2, \"category_id\": 1, \"bbox\": [1, 2, 3, 4], \"score\": 0.25}}]";
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var copy = (byte[])bytes.Clone();
+        Assert.Null(CocoJson.TryParseChunked(copy, "x.json", segm: false));
+        Assert.Equal(bytes, copy); // restored for the sequential pass
+        Assert.Equal([1L, 2L], CocoJson.ParseDetections(bytes, "x.json", CocoIouType.Bbox).ImageId);
+    }
+
+    [Fact]
+    public void ErrorInALaterChunkNamesTheGlobalRecord()
+    {
+        var sb = new StringBuilder("[");
+        for (int i = 0; i < 50_000; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(i == 45_678
+                ? "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [1, 2, 3, 4]}"
+                : "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [1.25, 2.5, 30.75, 40.125], \"score\": 0.123456789012345}");
+        }
+        sb.Append(']');
+        var path = Path.Combine(Path.GetTempPath(), $"pixelbox-chunked-error-{Environment.ProcessId}.json");
+        File.WriteAllText(path, sb.ToString());
+        try
+        {
+            var e = Assert.Throws<InputException>(() => CocoJson.ReadDetections(path, CocoIouType.Bbox));
+            Assert.Equal($"{path}: results[45678]: missing field 'score'", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void PythonFloatFormattingRoundsHalfToEven()
+    {
+        // Python: '{:0.3f}'.format(0.0625) == '0.062' (exact binary tie), .NET's "F3" gives 0.063
+        Assert.Equal("0.062", NumpyMath.FormatFixed(0.0625, 3));
+        Assert.Equal("0.188", NumpyMath.FormatFixed(0.1875, 3));
+        Assert.Equal("-1.000", NumpyMath.FormatFixed(-1, 3));
+        Assert.Equal("0.95", NumpyMath.FormatFixed(0.95, 2));
+        Assert.Equal("0.90", NumpyMath.FormatFixed(0.8999999999999999, 2));
+    }
+}
