@@ -9,8 +9,8 @@ namespace PixelBox.Cli.Commands;
 /// <summary>`pixelbox models`: every registered model with its parameter count, input-size rule and paper.</summary>
 public static class ModelsCommand
 {
-    /// <summary>One listed model; <c>--json</c> writes a list of these (snake_case names).</summary>
-    public sealed record Row(string Name, string Task, long Params, int NumClasses, int InChannels, string InputSizeRule, string Paper);
+    /// <summary>One listed model; <c>--json</c> writes name, task, params, num_classes and in_channels.</summary>
+    sealed record Row(string Name, string Task, long Params, int NumClasses, int InChannels, string InputSizeRule, string Paper);
 
     public static Command Create()
     {
@@ -38,7 +38,7 @@ public static class ModelsCommand
     }
 
     /// <summary>Counts parameters on the meta device, so even the FCNs cost no memory or time.</summary>
-    public static List<Row> Rows(int? numClasses = null, int? inChannels = null) =>
+    static List<Row> Rows(int? numClasses = null, int? inChannels = null) =>
     [
         .. ModelRegistry.All.Select(entry =>
         {

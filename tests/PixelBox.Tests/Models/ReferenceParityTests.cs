@@ -50,7 +50,7 @@ public class ReferenceParityTests
     [InlineData(FcnVariant.Fcn16s, "fcn16s_c3")]
     [InlineData(FcnVariant.Fcn8s, "fcn8s_c3")]
     public void FcnMatchesTheCaffeLayoutReferenceAndOutputsTheInputSize(FcnVariant variant, string caseName) =>
-        AssertMatchesReference(caseName, new Fcn(variant, numClasses: 3), (1, 1), (64, 64), (100, 7));
+        AssertMatchesReference(caseName, new Fcn(variant, numClasses: 3), (1, 1));
 
     [Fact]
     public void PaperUNetMatchesTheReference() =>

@@ -14,9 +14,16 @@ public class VggImportTests
         using var vgg = torchvision.models.vgg16();
         using var fcn = Fcn.Fcn8s(numClasses: 21);
         var source = vgg.state_dict();
+        var target = fcn.state_dict();
+
+        // an incomplete state dict is refused before anything is copied
+        var partial = source.Where(kv => kv.Key != "classifier.3.bias").ToDictionary();
+        var e = Assert.Throws<ArgumentException>(() => VggImport.IntoFcn(fcn, partial));
+        Assert.Contains("no 'classifier.3.bias'", e.Message);
+        Assert.False(source["features.0.weight"].allclose(target["backbone.features.0.weight"]));
+
         var copied = VggImport.IntoFcn(fcn, source);
         Assert.Equal(30, copied.Count);
-        var target = fcn.state_dict();
 
         foreach (var i in new[] { 0, 14, 28 })
         {
@@ -35,18 +42,21 @@ public class VggImportTests
         using var linear7 = nn.functional.linear(hidden, source["classifier.3.weight"], source["classifier.3.bias"]);
         using var conv7 = nn.functional.conv2d(hidden.view(2, 4096, 1, 1), target["fc7.weight"], target["fc7.bias"]);
         Assert.True(linear7.allclose(conv7.flatten(1), rtol: 1e-4, atol: 1e-4));
+
+        // the FCN's own layers keep their paper init: bilinear upsamplers, zero scores
+        var upscore8 = target["upscore8.weight"];
+        // Caffe bilinear filler, k = 16: 1D taps 1 - |i - 7.5| / 8 = 1/16, 3/16, ..., 15/16, 15/16, ..., 1/16
+        Assert.Equal(1f / 256, upscore8[2, 2, 0, 0].item<float>());
+        Assert.Equal(225f / 256, upscore8[5, 5, 7, 8].item<float>());
+        Assert.Equal(0f, upscore8[2, 3].abs().max().item<float>());
+        Assert.Equal(0f, target["score_fr.weight"].abs().max().item<float>());
+        Assert.Equal(0f, target["score_pool3.bias"].abs().max().item<float>());
     }
 
     [Fact]
-    public void MissingOrMisshapenTensorsAreReportedBeforeAnythingIsCopied()
+    public void FileProblemsAreInputErrorsNamingTheFile()
     {
-        using var fcn = Fcn.Fcn32s(numClasses: 2);
-        var before = fcn.state_dict()["backbone.features.0.weight"].clone();
-        var state = new Dictionary<string, Tensor> { ["features.0.weight"] = ones(64, 3, 3, 3), ["features.0.bias"] = ones(64) };
-        var e = Assert.Throws<ArgumentException>(() => VggImport.IntoFcn(fcn, state));
-        Assert.Contains("no 'features.2.weight'", e.Message);
-        Assert.True(before.allclose(fcn.state_dict()["backbone.features.0.weight"], rtol: 0, atol: 0));
-
+        using var fcn = Fcn.Fcn32s(numClasses: 2, device: META);
         var dir = Directory.CreateTempSubdirectory("pixelbox-vgg-");
         try
         {

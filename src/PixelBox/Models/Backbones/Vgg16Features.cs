@@ -17,12 +17,6 @@ public sealed class Vgg16Features : nn.Module<Tensor, Dictionary<string, Tensor>
 
     public static readonly IReadOnlyList<string> FeatureNames = ["pool1", "pool2", "pool3", "pool4", "pool5"];
 
-    /// <summary>Channels of each named feature map.</summary>
-    public static readonly IReadOnlyDictionary<string, int> FeatureChannels = new Dictionary<string, int>
-    {
-        ["pool1"] = 64, ["pool2"] = 128, ["pool3"] = 256, ["pool4"] = 512, ["pool5"] = 512,
-    };
-
     readonly Sequential features;
     readonly HashSet<string> returnLayers;
 

@@ -83,9 +83,6 @@ public sealed class UNet : SegmentationModel
 
     public bool BatchNorm { get; }
 
-    /// <summary>Total downsampling 2^(depth-1): valid input sides repeat with this period.</summary>
-    public int SizePeriod => 1 << (Widths.Count - 1);
-
     public override int OutputSize(int inputSize) =>
         TryOutputSize(inputSize, out var output, out var problem)
             ? output
