@@ -128,7 +128,8 @@ public class ConfusionMatrixTests
         Assert.Equal(7, e.Label);
         Assert.Equal(3, e.Position);
         Assert.False(e.InPrediction);
-        Assert.Equal("label 7 outside [0, 3)", e.Problem);
+        Assert.Equal("ground-truth label 7 at position 3 outside [0, 3)", e.Message);
+        Assert.Equal("label 7 at (x=3, y=0) outside [0, 3)", e.DescribeAt("(x=3, y=0)"));
         Assert.DoesNotContain('\n', e.Message);
         Assert.Equal(before, cm.ToArray());
     }
