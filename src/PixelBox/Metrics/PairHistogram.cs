@@ -225,21 +225,24 @@ internal sealed unsafe class WideHistogram<T>(int numClasses, int? ignoreIndex) 
 
     public override void Add(T* g, T* p, int n)
     {
+        if (!valid) return;
         long c = NumClasses;
         bool hasIgnore = IgnoreIndex.HasValue;
         long ignore = IgnoreIndex.GetValueOrDefault();
-        for (int i = 0; i < n && valid; i++)
-        {
-            long gv = long.CreateTruncating(g[i]), pv = long.CreateTruncating(p[i]);
-            if ((ulong)pv >= (ulong)c)
-                valid = false;
-            else if ((ulong)gv < (ulong)c)
-                rented[gv * c + pv]++;
-            else if (hasIgnore && gv == ignore)
-                ignored++;
-            else
-                valid = false;
-        }
+        fixed (uint* h = rented)
+            for (int i = 0; i < n; i++)
+            {
+                long gv = long.CreateTruncating(g[i]), pv = long.CreateTruncating(p[i]);
+                if ((ulong)gv < (ulong)c && (ulong)pv < (ulong)c)
+                    h[gv * c + pv]++;
+                else if (hasIgnore && gv == ignore && (ulong)pv < (ulong)c)
+                    ignored++;
+                else
+                {
+                    valid = false;
+                    return;
+                }
+            }
     }
 
     public override bool MoveTo(long[] delta)
