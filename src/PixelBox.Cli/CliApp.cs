@@ -13,6 +13,7 @@ public static class CliApp
         var train = new Command("train", "Train a model.");
         var predict = new Command("predict", "Run a trained model on images.");
         data.Subcommands.Add(Commands.DataShapesCommand.Create());
+        eval.Subcommands.Add(Commands.EvalSegCommand.Create());
         eval.Subcommands.Add(Commands.EvalCocoCommand.Create());
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);

@@ -108,6 +108,7 @@ public sealed class ConfusionMatrix
         foreach (var (t, name) in new[] { (gt, nameof(gt)), (pred, nameof(pred)) })
             if (t.dtype is not (ScalarType.Byte or ScalarType.Int32 or ScalarType.Int64))
                 throw new ArgumentException($"labels must be uint8, int32 or int64, not {t.dtype}", name);
+        if (gt.numel() == 0) return;
 
         using var scope = NewDisposeScope();
         var common = gt.dtype == pred.dtype ? gt.dtype : ScalarType.Int64;

@@ -6,43 +6,31 @@ namespace PixelBox.Metrics;
 /// to the ignore index is an error too). Such labels mean the data or the class count is wrong; counting them silently
 /// would skew every metric.
 /// </summary>
-public sealed class LabelOutOfRangeException : ArgumentOutOfRangeException
+public sealed class LabelOutOfRangeException(long label, long position, bool inPrediction, int numClasses, int? ignoreIndex)
+    : ArgumentOutOfRangeException(inPrediction ? "pred" : "gt")
 {
-    public LabelOutOfRangeException(long label, long position, bool inPrediction, int numClasses, int? ignoreIndex)
-        : base(inPrediction ? "pred" : "gt", label, Describe(label, position, inPrediction, numClasses, ignoreIndex))
-    {
-        Label = label;
-        Position = position;
-        InPrediction = inPrediction;
-        NumClasses = numClasses;
-        IgnoreIndex = ignoreIndex;
-    }
-
-    /// <summary>One line, without the parameter/actual-value suffix the base class would add.</summary>
-    public override string Message => Describe(Label, Position, InPrediction, NumClasses, IgnoreIndex);
-
     /// <summary>The offending label value.</summary>
-    public long Label { get; }
+    public long Label { get; } = label;
 
     /// <summary>Index of the first offending element in the (flattened, row-major) label array passed to Update.</summary>
-    public long Position { get; }
+    public long Position { get; } = position;
 
     /// <summary>True when the prediction holds the bad label, false when the ground truth does.</summary>
-    public bool InPrediction { get; }
+    public bool InPrediction { get; } = inPrediction;
 
-    public int NumClasses { get; }
+    public int NumClasses { get; } = numClasses;
 
-    public int? IgnoreIndex { get; }
+    public int? IgnoreIndex { get; } = ignoreIndex;
 
-    /// <summary>The problem without the position, e.g. "label 7 outside [0, 5)", for callers that state the position their own way.</summary>
-    public string Problem => Describe(Label, NumClasses, InPrediction, IgnoreIndex);
+    /// <summary>One line, e.g. "ground-truth label 7 at position 53 outside [0, 5) and not the ignore index 255".</summary>
+    public override string Message =>
+        (InPrediction ? "prediction " : "ground-truth ") + DescribeAt($"position {Position}");
 
-    static string Describe(long label, long position, bool inPrediction, int numClasses, int? ignoreIndex) =>
-        $"{(inPrediction ? "prediction" : "ground-truth")} {Describe(label, numClasses, inPrediction, ignoreIndex)} at position {position}";
-
-    static string Describe(long label, int numClasses, bool inPrediction, int? ignoreIndex) =>
-        inPrediction && label == ignoreIndex
-            ? $"label {label} outside [0, {numClasses}) (the ignore index applies to ground truth only)"
-            : $"label {label} outside [0, {numClasses})"
-              + (!inPrediction && ignoreIndex is int ig ? $" and not the ignore index {ig}" : "");
+    /// <summary>The problem stated at a caller-chosen location, e.g. <c>DescribeAt("(x=3, y=5)")</c> gives
+    /// "label 7 at (x=3, y=5) outside [0, 5) and not the ignore index 255".</summary>
+    public string DescribeAt(string location) =>
+        InPrediction && Label == IgnoreIndex
+            ? $"label {Label} at {location} outside [0, {NumClasses}) (the ignore index applies to ground truth only)"
+            : $"label {Label} at {location} outside [0, {NumClasses})"
+              + (!InPrediction && IgnoreIndex is int ig ? $" and not the ignore index {ig}" : "");
 }

@@ -128,7 +128,8 @@ public class ConfusionMatrixTests
         Assert.Equal(7, e.Label);
         Assert.Equal(3, e.Position);
         Assert.False(e.InPrediction);
-        Assert.Equal("label 7 outside [0, 3)", e.Problem);
+        Assert.Equal("ground-truth label 7 at position 3 outside [0, 3)", e.Message);
+        Assert.Equal("label 7 at (x=3, y=0) outside [0, 3)", e.DescribeAt("(x=3, y=0)"));
         Assert.DoesNotContain('\n', e.Message);
         Assert.Equal(before, cm.ToArray());
     }
@@ -276,7 +277,7 @@ public class ConfusionMatrixTests
     }
 
     [Fact]
-    public void TensorOverloadRejectsMismatchedShapesAndFloatLabels()
+    public void RejectsMismatchedShapesFloatLabelsAndAcceptsEmptyInput()
     {
         var cm = new ConfusionMatrix(3);
         using var a = zeros(2, 3, dtype: ScalarType.Int64);
@@ -284,6 +285,11 @@ public class ConfusionMatrixTests
         using var f = zeros(2, 3);
         Assert.Throws<ArgumentException>(() => cm.Update(a, b));
         Assert.Throws<ArgumentException>(() => cm.Update(a, f));
+        using var empty = zeros(0, 4, dtype: ScalarType.Byte);
+        cm.Update(empty, empty);
+        cm.Update(ReadOnlySpan<byte>.Empty, ReadOnlySpan<byte>.Empty);
+        Assert.Equal(0, cm.TotalPixels);
+        Assert.Throws<ArgumentException>(() => cm.Update(new byte[3], new byte[4]));
         using var bad = tensor(new long[] { 0, 1, 2, 3, 0, 0 }, [2, 3]);
         var e = Assert.Throws<LabelOutOfRangeException>(() => cm.Update(a, bad));
         Assert.Equal((3, 3L, true), (e.Label, e.Position, e.InPrediction));
