@@ -45,13 +45,18 @@ public static class EvalCocoCommand
 
     static int Run(string gtPath, string dtPath, CocoIouType iouType, int[] maxDets, string? jsonPath, string? plotDir)
     {
+        var timings = PhaseTimings.FromEnvironment();
+        timings?.Mark("startup (runtime, JIT, command line)");
         var inputs = CocoFiles.Load(gtPath, dtPath, iouType);
+        timings?.Mark("load");
         foreach (var w in inputs.Warnings)
             Console.Error.WriteLine("warning: " + w);
         var evaluator = new CocoEvaluator(inputs.GroundTruth, inputs.Detections,
             new CocoParams { IouType = iouType, MaxDetections = maxDets });
         var evaluation = evaluator.Evaluate();
+        timings?.Mark("evaluate");
         var accumulation = evaluation.Accumulate();
+        timings?.Mark("accumulate");
         var report = CocoReport.Create(inputs.GroundTruth, evaluation, accumulation, iouType);
         var stdout = Console.Out;
         stdout.Write(report.Summary.Text);
@@ -61,6 +66,7 @@ public static class EvalCocoCommand
             WriteAtomically(jsonPath, report.WriteJson);
         if (plotDir is not null)
             WritePlots(plotDir, evaluation, accumulation, report);
+        timings?.Mark("summarize and print");
         return 0;
     }
 

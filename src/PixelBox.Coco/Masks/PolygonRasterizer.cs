@@ -72,6 +72,47 @@ static class PolygonRasterizer
         return new Rle(height, width, walk.ToCounts());
     }
 
+    /// <summary>
+    /// The polygon [x0,y0, x0,y1, x1,y1, x1,y0] (rleFrBbox) without the walk, or null when it is not the
+    /// common case (upsampled corners non-negative, non-empty in both directions). Walking that polygon,
+    /// the vertical edges stay in one column and the horizontal ones cross columns 5k+2 of the fine grid
+    /// at rows Y0 (top, going left) and Y1 (bottom, going right), so the boundaries are two per pixel
+    /// column k with X0 &lt;= 5k+2 &lt; X1, at exactly the rows the walk computes.
+    /// </summary>
+    public static Rle? RasterizeBox(double x0, double y0, double x1, double y1, int height, int width)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        int ux0 = Upsample(x0), uy0 = Upsample(y0), ux1 = Upsample(x1), uy1 = Upsample(y1);
+        if (ux0 < 0 || uy0 < 0 || ux1 <= ux0 || uy1 <= uy0)
+            return null;
+        int firstColumn = ux0 <= 2 ? 0 : (ux0 - 2 + 4) / 5;
+        int lastColumn = Math.Min(width - 1, ux1 >= 3 ? (ux1 - 3) / 5 : -1);
+        int top = BoundaryRow(uy0, height), bottom = BoundaryRow(uy1, height);
+        int columns = Math.Max(0, lastColumn - firstColumn + 1);
+        var starts = new uint[2 * columns + 1];
+        for (int c = 0; c < columns; c++)
+        {
+            int column = firstColumn + c;
+            starts[2 * c] = unchecked((uint)(column * height + top));
+            starts[2 * c + 1] = unchecked((uint)(column * height + bottom));
+        }
+        starts[^1] = unchecked((uint)height * (uint)width);
+        return new Rle(height, width, BoundaryCollector.ToCounts(starts));
+    }
+
+    /// <summary>The row of a boundary at upsampled y <paramref name="v"/>, as AddColumnCrossing computes it.</summary>
+    static int BoundaryRow(int v, int height)
+    {
+        double yd = v;
+        yd = (yd + .5) / Scale - .5;
+        if (yd < 0)
+            yd = 0;
+        else if (yd > height)
+            yd = height;
+        return (int)Math.Ceiling(yd);
+    }
+
     static int Upsample(double v)
     {
         if (!double.IsFinite(v) || Math.Abs(v) > MaxCoordinate)
@@ -115,7 +156,12 @@ static class PolygonRasterizer
         public uint[] ToCounts()
         {
             starts.Add(unchecked((uint)height * (uint)width));
-            var a = starts.ToArray();
+            return ToCounts(starts.ToArray());
+        }
+
+        /// <summary>Boundary positions (the last one height*width) to run lengths; sorts <paramref name="a"/> in place.</summary>
+        public static uint[] ToCounts(uint[] a)
+        {
             a.AsSpan().Sort();
             uint p = 0;
             for (int j = 0; j < a.Length; j++)

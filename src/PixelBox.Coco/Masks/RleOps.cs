@@ -29,7 +29,8 @@ public static class RleOps
     public static Rle FromBox(double x, double y, double w, double h, int height, int width)
     {
         double xe = x + w, ye = y + h;
-        return PolygonRasterizer.Rasterize([x, y, x, ye, xe, ye, xe, y], height, width);
+        return PolygonRasterizer.RasterizeBox(x, y, xe, ye, height, width)
+            ?? PolygonRasterizer.Rasterize([x, y, x, ye, xe, ye, xe, y], height, width);
     }
 
     /// <summary>Number of 1 pixels (rleArea).</summary>
