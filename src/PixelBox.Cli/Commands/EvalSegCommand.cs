@@ -44,9 +44,7 @@ public static class EvalSegCommand
             throw new InputException("--names", $"{names.Length} names for {numClasses} classes");
 
         var pairs = PairByFileName(gtDir, predDir);
-        var cm = new ConfusionMatrix(numClasses, ignoreIndex >= 0 ? ignoreIndex : null);
-        foreach (var (gtPath, predPath) in pairs)
-            Accumulate(cm, gtPath, predPath);
+        var cm = Evaluate(pairs, numClasses, ignoreIndex >= 0 ? ignoreIndex : null);
 
         PrintTable(cm, names, pairs.Count);
         if (jsonPath != null)
@@ -84,6 +82,26 @@ public static class EvalSegCommand
             throw new InputException(dir, "directory not found");
         var options = new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive };
         return new SortedSet<string>(Directory.EnumerateFiles(dir, "*.png", options).Select(Path.GetFileName)!, StringComparer.Ordinal);
+    }
+
+    /// <summary>One confusion matrix over all pairs. Files are decoded in parallel (PNG decoding dominates), each
+    /// worker counting into its own matrix; if files are bad, the first bad one in name order is reported.</summary>
+    static ConfusionMatrix Evaluate(List<(string Gt, string Pred)> pairs, int numClasses, int? ignoreIndex)
+    {
+        var total = new ConfusionMatrix(numClasses, ignoreIndex);
+        var errors = new InputException?[pairs.Count];
+        Parallel.For(0, pairs.Count,
+            () => new ConfusionMatrix(numClasses, ignoreIndex),
+            (i, _, cm) =>
+            {
+                try { Accumulate(cm, pairs[i].Gt, pairs[i].Pred); }
+                catch (InputException e) { errors[i] = e; }
+                return cm;
+            },
+            cm => { lock (total) total.Merge(cm); });
+        if (errors.FirstOrDefault(e => e != null) is { } first)
+            throw first;
+        return total;
     }
 
     static void Accumulate(ConfusionMatrix cm, string gtPath, string predPath)

@@ -154,6 +154,21 @@ public sealed class EvalSegCommandTests : IDisposable
     }
 
     [Fact]
+    public void WithSeveralBadFilesTheFirstInNameOrderIsReported()
+    {
+        WriteExample();
+        for (int i = 0; i < 12; i++)
+        {
+            WriteMask(Gt, $"z{i:D2}.png", 2, [0, 1, 2, 3]);
+            WriteMask(Pred, $"z{i:D2}.png", 2, [0, 1, 2, i < 6 ? (byte)0 : (byte)200]);
+        }
+        File.WriteAllBytes(Path.Combine(Gt, "b.png"), [9, 9, 9]);
+        var (code, _, stderr) = Run(EvalArgs());
+        Assert.Equal(2, code);
+        AssertOneLineNaming(stderr, Path.Combine(Gt, "b.png"));
+    }
+
+    [Fact]
     public void CorruptPngIsAnErrorNamingTheFile()
     {
         WriteExample();
