@@ -9,10 +9,10 @@ using static TorchSharp.torch;
 namespace PixelBox.Training;
 
 /// <summary>
-/// A training checkpoint in one file: a magic line, a JSON header (what the model is, how it was
-/// trained, where training stands) and the binary model and optimizer state (TorchSharp's state-dict
-/// streams), each section checked by length and SHA-256 so a truncated or damaged file is reported
-/// instead of silently loading garbage.
+/// A training checkpoint in one file: a magic line, a JSON header (by convention "model": what the model
+/// is and how to feed it, "task": how the task was set up, "training": where training stands) and the
+/// binary model and optimizer state (TorchSharp's state-dict streams), each section checked by length
+/// and SHA-256 so a truncated or damaged file is reported instead of silently loading garbage.
 /// </summary>
 /// <remarks>
 /// Layout: "PIXELBOX-CKPT\n", header length (int32 little-endian), UTF-8 JSON header, then the
@@ -35,10 +35,10 @@ public sealed class Checkpoint
 
     public string Path { get; }
 
-    /// <summary>The whole header; <see cref="Model"/> and <see cref="Training"/> are its two payload parts.</summary>
+    /// <summary>The whole header: what the writer stored, plus "format_version" and "sections".</summary>
     public JsonObject Header { get; }
 
-    /// <summary>What the caller stored about the model (architecture name, classes, normalisation, ...).</summary>
+    /// <summary>What the writer stored about the model (architecture name, classes, normalisation, ...).</summary>
     public JsonObject Model => Header["model"] as JsonObject ?? throw new InputException(Path, "checkpoint header has no \"model\" object");
 
     /// <summary>Where training stands (the trainer's state), if the checkpoint came from a trainer.</summary>
@@ -47,24 +47,29 @@ public sealed class Checkpoint
     public bool HasOptimizerState => sections.ContainsKey("optimizer");
 
     /// <summary>Writes a checkpoint atomically (temp file + rename): a crash leaves the previous file intact.</summary>
-    public static void Write(string path, JsonObject model, JsonObject? training, nn.Module module, OptimizerHelper? optimizer)
+    /// <param name="path">Destination.</param>
+    /// <param name="content">Header entries; must include a "model" object.</param>
+    /// <param name="module">Whose parameters and buffers are stored.</param>
+    /// <param name="optimizer">Whose state is stored too, for resuming.</param>
+    public static void Write(string path, JsonObject content, nn.Module module, OptimizerHelper? optimizer)
     {
+        if (content["model"] is not JsonObject)
+            throw new ArgumentException("a checkpoint header needs a \"model\" object", nameof(content));
+        if (content.ContainsKey("format_version") || content.ContainsKey("sections"))
+            throw new ArgumentException("\"format_version\" and \"sections\" are reserved header entries", nameof(content));
         var payloads = new List<(string Name, byte[] Bytes)> { ("model", Serialize(w => module.save(w))) };
         if (optimizer is not null)
             payloads.Add(("optimizer", Serialize(optimizer.save_state_dict)));
 
-        var header = new JsonObject
+        var header = new JsonObject { ["format_version"] = FormatVersion };
+        foreach (var (key, value) in content)
+            header[key] = value?.DeepClone();
+        header["sections"] = new JsonArray(payloads.Select(p => (JsonNode)new JsonObject
         {
-            ["format_version"] = FormatVersion,
-            ["model"] = model.DeepClone(),
-            ["training"] = training?.DeepClone(),
-            ["sections"] = new JsonArray(payloads.Select(p => (JsonNode)new JsonObject
-            {
-                ["name"] = p.Name,
-                ["length"] = p.Bytes.LongLength,
-                ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(p.Bytes)),
-            }).ToArray()),
-        };
+            ["name"] = p.Name,
+            ["length"] = p.Bytes.LongLength,
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(p.Bytes)),
+        }).ToArray());
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
 
         AtomicFile.Write(path, stream =>

@@ -31,7 +31,7 @@ public sealed class Trainer : IDisposable
     readonly Func<Tensor, Tensor, Tensor> loss;
     readonly ITrainingData data;
     readonly Func<nn.Module<Tensor, Tensor>, IReadOnlyDictionary<string, double>>? validate;
-    readonly JsonObject modelInfo;
+    readonly JsonObject header;
     readonly OptimizerHelper optimizer;
     readonly LearningRateSchedule schedule;
 
@@ -43,8 +43,9 @@ public sealed class Trainer : IDisposable
     /// metrics by name, including <see cref="TrainingOptions.SelectionMetric"/>. Without it every epoch
     /// counts as the best, so best.ckpt follows last.ckpt.</param>
     /// <param name="outputDirectory">Where checkpoints, metrics.jsonl and curves.png go.</param>
-    /// <param name="modelInfo">Stored as the "model" part of every checkpoint header (what is needed to
-    /// rebuild and use the model).</param>
+    /// <param name="header">Stored in every checkpoint header beside the trainer's own "training" entry;
+    /// must hold a "model" object (what is needed to rebuild and use the model), may hold a "task"
+    /// object (what is needed to rebuild the data and loss for a resume).</param>
     public Trainer(
         nn.Module<Tensor, Tensor> model,
         Func<Tensor, Tensor, Tensor> loss,
@@ -52,14 +53,16 @@ public sealed class Trainer : IDisposable
         TrainingOptions options,
         Func<nn.Module<Tensor, Tensor>, IReadOnlyDictionary<string, double>>? validate,
         string outputDirectory,
-        JsonObject modelInfo)
+        JsonObject header)
     {
         options.Validate();
         this.model = model;
         this.loss = loss;
         this.data = data;
         this.validate = validate;
-        this.modelInfo = modelInfo;
+        if (header["model"] is not JsonObject || header.ContainsKey("training"))
+            throw new ArgumentException("the checkpoint header needs a \"model\" object and must leave \"training\" to the trainer", nameof(header));
+        this.header = header;
         OutputDirectory = Path.GetFullPath(outputDirectory);
         TotalIterations = options.TotalIterations(data.BatchesPerEpoch);
         TotalEpochs = options.TotalEpochs(data.BatchesPerEpoch);
@@ -228,7 +231,9 @@ public sealed class Trainer : IDisposable
 
     void WriteCheckpoints(bool isBest)
     {
-        Checkpoint.Write(LastCheckpointPath, modelInfo, State.ToJson(), model, optimizer);
+        var content = (JsonObject)header.DeepClone();
+        content["training"] = State.ToJson();
+        Checkpoint.Write(LastCheckpointPath, content, model, optimizer);
         if (isBest)
             AtomicFile.Write(BestCheckpointPath, stream =>
             {

@@ -11,7 +11,9 @@ public class CheckpointTests
     {
         var path = Path.Combine(dir, "model.ckpt");
         var model = TinyTask.Model(seed);
-        Checkpoint.Write(path, TinyTask.Info, new JsonObject { ["epoch"] = 3 }, model, null);
+        var header = TinyTask.Header;
+        header["training"] = new JsonObject { ["epoch"] = 3 };
+        Checkpoint.Write(path, header, model, null);
         return path;
     }
 
@@ -23,7 +25,7 @@ public class CheckpointTests
         using (var noGrad = torch.no_grad())
             model.state_dict()["bn1.running_var"].fill_(3.5f);
         var path = Path.Combine(dir, "m.ckpt");
-        Checkpoint.Write(path, TinyTask.Info, null, model, null);
+        Checkpoint.Write(path, TinyTask.Header, model, null);
         Assert.Equal(["m.ckpt"], Directory.GetFiles(dir).Select(Path.GetFileName));
 
         var loaded = TinyTask.Model(2);

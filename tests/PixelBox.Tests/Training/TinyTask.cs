@@ -27,7 +27,7 @@ static class TinyTask
     public static Tensor Loss(Tensor logits, Tensor target) =>
         nn.functional.cross_entropy(logits, target);
 
-    public static JsonObject Info => new() { ["name"] = "tiny", ["num_classes"] = 2 };
+    public static JsonObject Header => new() { ["model"] = new JsonObject { ["name"] = "tiny", ["num_classes"] = 2 } };
 
     /// <summary>Fixed samples, shuffled per (seed, epoch).</summary>
     public sealed class Data : ITrainingData
@@ -88,7 +88,7 @@ static class TinyTask
     public static Trainer Trainer(nn.Module<Tensor, Tensor> model, TrainingOptions options, string dir)
     {
         var data = new Data(options.Seed);
-        return new Trainer(model, Loss, data, options, Validator(data), dir, Info);
+        return new Trainer(model, Loss, data, options, Validator(data), dir, Header);
     }
 
     public static string TempDir()

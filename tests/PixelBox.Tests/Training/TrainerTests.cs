@@ -142,7 +142,7 @@ public class TrainerTests
     {
         var data = new TinyTask.Data(0);
         using var trainer = new Trainer(TinyTask.Model(1), (_, _) => torch.tensor(float.NaN, requires_grad: true),
-            data, TinyTask.Options(OptimizerKind.Sgd), null, TinyTask.TempDir(), TinyTask.Info);
+            data, TinyTask.Options(OptimizerKind.Sgd), null, TinyTask.TempDir(), TinyTask.Header);
         var e = Assert.Throws<InvalidOperationException>(() => trainer.Run());
         Assert.Contains("diverged", e.Message);
     }
