@@ -12,6 +12,7 @@ public static class CliApp
         var data = new Command("data", "Generate or convert datasets.");
         var train = new Command("train", "Train a model.");
         var predict = new Command("predict", "Run a trained model on images.");
+        data.Subcommands.Add(Commands.DataShapesCommand.Create());
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);
         return root;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using PixelBox.Imaging;
 
 namespace PixelBox.Masks;
 
@@ -14,8 +15,6 @@ public sealed record IndexMask(int Width, int Height, byte[] Pixels);
 /// </summary>
 public static class IndexMaskPng
 {
-    static readonly byte[] Signature = [137, 80, 78, 71, 13, 10, 26, 10];
-
     /// <summary>The PASCAL VOC colour map: 256 RGB triples (index 0 black, 255 light beige for "ignore").</summary>
     public static byte[] VocPalette { get; } = BuildVocPalette();
 
@@ -31,7 +30,7 @@ public static class IndexMaskPng
     /// <summary>Decodes PNG bytes; <paramref name="source"/> names the file in error messages.</summary>
     public static IndexMask Decode(ReadOnlySpan<byte> png, string source)
     {
-        if (png.Length < 8 || !png[..8].SequenceEqual(Signature))
+        if (png.Length < 8 || !png[..8].SequenceEqual(PngChunks.Signature))
             throw new InputException(source, "not a PNG file");
         int width = 0, height = 0, bitDepth = 0, colorType = -1;
         using var idat = new MemoryStream();
@@ -44,7 +43,7 @@ public static class IndexMaskPng
                 throw new InputException(source, "corrupt PNG (truncated chunk)");
             var typeAndData = png.Slice(pos + 4, 4 + length);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(png[(pos + 8 + length)..]);
-            if (Crc32(typeAndData) != crc)
+            if (PngChunks.Crc32(typeAndData) != crc)
                 throw new InputException(source, $"corrupt PNG (bad CRC in {Encoding.ASCII.GetString(typeAndData[..4])} chunk)");
             var type = Encoding.ASCII.GetString(typeAndData[..4]);
             var data = typeAndData[4..];
@@ -118,14 +117,14 @@ public static class IndexMaskPng
     public static byte[] Encode(IndexMask mask, ReadOnlySpan<byte> palette)
     {
         using var ms = new MemoryStream();
-        ms.Write(Signature);
+        ms.Write(PngChunks.Signature);
         var ihdr = new byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr, mask.Width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), mask.Height);
         ihdr[8] = 8; // bit depth
         ihdr[9] = 3; // palette
-        WriteChunk(ms, "IHDR", ihdr);
-        WriteChunk(ms, "PLTE", palette);
+        PngChunks.Write(ms, "IHDR", ihdr);
+        PngChunks.Write(ms, "PLTE", palette);
         using (var compressed = new MemoryStream())
         {
             using (var z = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
@@ -145,9 +144,9 @@ public static class IndexMaskPng
                     z.Write(line);
                 }
             }
-            WriteChunk(ms, "IDAT", compressed.ToArray());
+            PngChunks.Write(ms, "IDAT", compressed.ToArray());
         }
-        WriteChunk(ms, "IEND", []);
+        PngChunks.Write(ms, "IEND", []);
         return ms.ToArray();
     }
 
@@ -189,42 +188,6 @@ public static class IndexMaskPng
             int shift = 8 - bitDepth * (x % perByte + 1);
             dst[x] = (byte)((row[x / perByte] >> shift) & mask);
         }
-    }
-
-    static void WriteChunk(Stream s, string type, ReadOnlySpan<byte> data)
-    {
-        Span<byte> header = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32BigEndian(header, data.Length);
-        Encoding.ASCII.GetBytes(type, header[4..]);
-        s.Write(header);
-        s.Write(data);
-        var crcInput = new byte[4 + data.Length];
-        header[4..].CopyTo(crcInput);
-        data.CopyTo(crcInput.AsSpan(4));
-        Span<byte> crc = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(crcInput));
-        s.Write(crc);
-    }
-
-    static readonly uint[] CrcTable = BuildCrcTable();
-
-    static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
-    }
-
-    static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint c = 0xFFFFFFFFu;
-        foreach (var b in data) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
     }
 
     static byte[] BuildVocPalette()

@@ -58,3 +58,25 @@ public class IndexMaskPngTests
         Assert.Equal("/nonexistent/x.png: file not found", missing.Message);
     }
 }
+
+public class IndexMaskPngGrayscaleTests
+{
+    [Fact]
+    public void ReadsGrayscalePngWrittenBySkiaWithAdaptiveRowFilters()
+    {
+        // Skia's encoder picks Sub/Up/Average/Paeth per row, which our encoder never does: this covers the unfilter paths.
+        const int w = 61, h = 29;
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(w, h, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque));
+        var expected = new byte[w * h];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                expected[y * w + x] = (byte)((x * 7 + y * y * 3 + (x ^ y)) % 251);
+        System.Runtime.InteropServices.Marshal.Copy(expected, 0, bitmap.GetPixels(), expected.Length);
+        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        var png = data.ToArray();
+        Assert.Equal(0, png[25]); // IHDR colour type: grayscale
+
+        var mask = IndexMaskPng.Decode(png, "gray.png");
+        Assert.Equal(expected, mask.Pixels);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using SkiaSharp;
+
+namespace PixelBox.Imaging;
+
+/// <summary>An 8-bit RGB image, row-major and interleaved (HWC): Pixels[(y * Width + x) * 3 + channel].</summary>
+public sealed record RgbImage(int Width, int Height, byte[] Pixels);
+
+/// <summary>
+/// Reads images of any format SkiaSharp decodes (PNG, JPEG, BMP, WebP, GIF) as RGB, and writes RGB PNGs
+/// with our own encoder so generated files are byte-identical on every machine for the same .NET runtime.
+/// </summary>
+public static class RgbImageFile
+{
+    /// <summary>
+    /// Decodes to RGB: grey and palette images are expanded, alpha is dropped (not composited) and no colour
+    /// profile or EXIF orientation is applied, so pixels line up with masks drawn on the stored raster
+    /// (as PIL's <c>Image.open(...).convert("RGB")</c> does).
+    /// </summary>
+    public static RgbImage Read(string path)
+    {
+        using var codec = OpenCodec(path);
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = new byte[(long)info.Width * info.Height * 4];
+        SKCodecResult result;
+        unsafe
+        {
+            fixed (byte* p = rgba)
+                result = codec.GetPixels(info, (IntPtr)p);
+        }
+        if (result != SKCodecResult.Success)
+            throw new InputException(path, result == SKCodecResult.IncompleteInput
+                ? "corrupt image (truncated data)"
+                : $"corrupt image (decoder says {result})");
+        var rgb = new byte[(long)info.Width * info.Height * 3];
+        for (long i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
+        }
+        return new RgbImage(info.Width, info.Height, rgb);
+    }
+
+    /// <summary>Width and height from the file header, without decoding the pixels.</summary>
+    public static (int Width, int Height) ReadSize(string path)
+    {
+        using var codec = OpenCodec(path);
+        return (codec.Info.Width, codec.Info.Height);
+    }
+
+    static SKCodec OpenCodec(string path)
+    {
+        if (!File.Exists(path)) throw new InputException(path, "file not found");
+        var codec = SKCodec.Create(path, out var result);
+        if (codec == null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
+        {
+            codec?.Dispose();
+            throw new InputException(path, $"not a readable image (corrupt or unsupported format: {result})");
+        }
+        return codec;
+    }
+
+    /// <summary>Writes an 8-bit RGB PNG atomically (temp file + rename).</summary>
+    public static void WritePng(string path, RgbImage image) => AtomicFile.WriteAllBytes(path, EncodePng(image));
+
+    public static byte[] EncodePng(RgbImage image)
+    {
+        int w = image.Width, h = image.Height;
+        if (w <= 0 || h <= 0 || image.Pixels.Length != (long)w * h * 3)
+            throw new ArgumentException($"image has {image.Pixels.Length} bytes, expected {w}x{h}x3");
+        using var ms = new MemoryStream();
+        ms.Write(PngChunks.Signature);
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, w);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), h);
+        ihdr[8] = 8; // bit depth
+        ihdr[9] = 2; // truecolour RGB
+        PngChunks.Write(ms, "IHDR", ihdr);
+        using (var compressed = new MemoryStream())
+        {
+            using (var z = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+            {
+                // Filter "Sub" (1): each byte minus the same channel of the pixel to its left; cheap and good on smooth images.
+                int stride = w * 3;
+                var line = new byte[stride + 1];
+                line[0] = 1;
+                for (int y = 0; y < h; y++)
+                {
+                    var row = image.Pixels.AsSpan(y * stride, stride);
+                    row[..3].CopyTo(line.AsSpan(1));
+                    for (int i = 3; i < stride; i++) line[i + 1] = (byte)(row[i] - row[i - 3]);
+                    z.Write(line);
+                }
+            }
+            PngChunks.Write(ms, "IDAT", compressed.GetBuffer().AsSpan(0, (int)compressed.Length));
+        }
+        PngChunks.Write(ms, "IEND", []);
+        return ms.ToArray();
+    }
+}
