@@ -13,6 +13,9 @@ public static class CliApp
         var train = new Command("train", "Train a model.");
         var predict = new Command("predict", "Run a trained model on images.");
         data.Subcommands.Add(Commands.DataShapesCommand.Create());
+        train.Subcommands.Add(Commands.TrainSegCommand.Create());
+        predict.Subcommands.Add(Commands.PredictSegCommand.Create());
+        root.Subcommands.Add(Commands.DemoCommand.Create());
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);
         return root;

@@ -18,7 +18,7 @@ public static class DemoCommand
         };
         command.SetAction((parse, cancellation) =>
         {
-            TrainSegCommand.UseThreads(parse.GetValue(threads));
+            TrainSegCommand.ConfigureTorch(parse.GetValue(threads));
             var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
             var demo = new ShapesDemo(settings, parse.GetValue(output)!);
             AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
@@ -29,12 +29,12 @@ public static class DemoCommand
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
                 .Start(context =>
                 {
-                    ProgressTask? data = null, training = null;
+                    ProgressTask? data = null, training = null, evaluating = null;
                     demo.StageStarted += stage =>
                     {
                         if (stage == "generating data") data = context.AddTask("generating data", maxValue: settings.Images);
                         if (stage == "training") training = context.AddTask("training");
-                        if (stage == "evaluating") context.AddTask("evaluating", maxValue: 1).IsIndeterminate = true;
+                        if (stage == "evaluating") evaluating = context.AddTask("evaluating").IsIndeterminate();
                     };
                     demo.DataProgress += (done, _) => data!.Value = done;
                     demo.IterationCompleted += p =>
@@ -53,8 +53,8 @@ public static class DemoCommand
                     catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
                     {
                     }
-                    foreach (var task in context.GetTasks())
-                        task.StopTask();
+                    foreach (var task in new[] { data, training, evaluating })
+                        task?.StopTask();
                 });
             if (result is null)
             {

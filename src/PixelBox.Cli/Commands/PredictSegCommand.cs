@@ -19,7 +19,7 @@ public static class PredictSegCommand
         };
         command.SetAction(parse =>
         {
-            TrainSegCommand.UseThreads(parse.GetValue(threads));
+            TrainSegCommand.ConfigureTorch(parse.GetValue(threads));
             var images = SegmentationPredictor.FindImages(parse.GetValue(input)!);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             using var predictor = SegmentationPredictor.Load(parse.GetValue(model)!);

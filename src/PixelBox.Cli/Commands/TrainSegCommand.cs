@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using PixelBox.Data;
+using PixelBox.Losses;
 using PixelBox.Models;
 using PixelBox.Training;
 using Spectre.Console;
@@ -31,6 +33,8 @@ public static class TrainSegCommand
         var minScale = new Option<double>("--min-scale") { Description = "Smallest random scale", DefaultValueFactory = _ => 0.5, HelpName = "S" };
         var maxScale = new Option<double>("--max-scale") { Description = "Largest random scale", DefaultValueFactory = _ => 2.0, HelpName = "S" };
         var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips" };
+        var loss = new Option<string>("--loss") { Description = $"Loss: {string.Join(", ", SegmentationLoss.Names)}", DefaultValueFactory = _ => "ce", HelpName = "NAME" };
+        var classWeights = new Option<string>("--class-weights") { Description = "Comma-separated loss weight per class (ce, focal)", HelpName = "W0,W1,..." };
         var workers = new Option<int>("--workers") { Description = "Data loading threads", DefaultValueFactory = _ => 2, HelpName = "N" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data order and augmentation", HelpName = "K" };
         var threads = ThreadsOption();
@@ -38,11 +42,11 @@ public static class TrainSegCommand
         var command = new Command("seg", "Train a semantic segmentation model; writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.jsonl and RUN/curves.png.")
         {
             data, model, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
-            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, workers, seed, threads,
+            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
-            UseThreads(parse.GetValue(threads));
+            ConfigureTorch(parse.GetValue(threads));
             var outDir = parse.GetValue(output)!;
             SegmentationTraining run;
             if (parse.GetValue(resume))
@@ -65,6 +69,8 @@ public static class TrainSegCommand
                     MinScale = parse.GetValue(minScale),
                     MaxScale = parse.GetValue(maxScale),
                     HorizontalFlip = !parse.GetValue(noFlip),
+                    Loss = parse.GetValue(loss)!,
+                    ClassWeights = ParseWeights(parse.GetValue(classWeights)),
                     Workers = parse.GetValue(workers),
                     Normalization = Normalization.ImageNet,
                 };
@@ -98,13 +104,57 @@ public static class TrainSegCommand
         return command;
     }
 
+    static double[]? ParseWeights(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var weights = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out weights[i])
+                || !(weights[i] >= 0) || double.IsInfinity(weights[i]))
+                throw new InputException("--class-weights", $"'{parts[i]}' is not a non-negative number");
+        return weights;
+    }
+
     internal static Option<int> ThreadsOption() =>
         new("--threads") { Description = "Torch compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
 
-    internal static void UseThreads(int threads)
+    /// <summary>Process-wide torch settings for a command: compute threads, and no NNPACK.</summary>
+    internal static void ConfigureTorch(int threads)
     {
         if (threads < 1) throw new InputException("--threads", $"must be at least 1 (got {threads})");
         torch.set_num_threads(threads);
+        NativeTorch.DisableNnpack();
+    }
+
+    /// <summary>
+    /// libtorch considers NNPACK for small single-image convolutions and, on CPUs NNPACK does not know
+    /// (e.g. this project's AMD EPYC hosts), prints "Could not initialize NNPACK!" to stderr on every
+    /// such call. TorchSharp has no switch for it, so we call at::Context::setUserEnabledNNPACK(false)
+    /// by its Itanium-mangled name (Linux, macOS); elsewhere, or if the symbol moves, nothing changes.
+    /// </summary>
+    static class NativeTorch
+    {
+        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+        static extern IntPtr GlobalContext();
+
+        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+        static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        public static void DisableNnpack()
+        {
+            if (OperatingSystem.IsWindows())
+                return;
+            try
+            {
+                SetUserEnabledNnpack(GlobalContext(), false);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // Only a cosmetic warning is at stake.
+            }
+        }
     }
 }
 

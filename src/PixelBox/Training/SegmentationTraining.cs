@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Data;
+using PixelBox.Losses;
 using PixelBox.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -35,18 +36,26 @@ public sealed record SegmentationTaskOptions
     /// <summary>Mask label left out of loss and metrics.</summary>
     public int IgnoreIndex { get; init; } = MaskFolderDataset.IgnoreLabel;
 
+    /// <summary>Loss name (<see cref="SegmentationLoss.Names"/>).</summary>
+    public string Loss { get; init; } = "ce";
+
+    /// <summary>Per-class loss weights ("ce", and alpha of "focal"); null weighs every class 1.</summary>
+    public double[]? ClassWeights { get; init; }
+
     /// <summary>Threads that decode and augment samples while the model trains.</summary>
     public int Workers { get; init; } = 2;
 }
 
 /// <summary>
 /// The segmentation side of training: opens a mask-folder dataset, builds the registry model, feeds the
-/// task-agnostic <see cref="Trainer"/> with seeded augmented batches and cross-entropy, and validates with
+/// task-agnostic <see cref="Trainer"/> with seeded augmented batches and the chosen loss, and validates with
 /// a confusion matrix. Checkpoints carry the model description (<see cref="SegmentationModelInfo"/>) and
 /// the task options, so <see cref="Resume"/> needs only the run folder.
 /// </summary>
 public sealed class SegmentationTraining : IDisposable
 {
+    readonly nn.Module<Tensor, Tensor, Tensor> loss;
+
     SegmentationTraining(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom)
     {
         task = task with { DataRoot = Path.GetFullPath(task.DataRoot) };
@@ -58,6 +67,10 @@ public sealed class SegmentationTraining : IDisposable
         Info = new SegmentationModelInfo(task.ModelName, trainSet.ClassNames.Count, 3, trainSet.ClassNames, task.Normalization, task.IgnoreIndex);
         if (Info.NumClasses < 2)
             throw new InputException(task.DataRoot, $"needs at least two classes, found {Info.NumClasses}");
+
+        if (task.ClassWeights is { } weights && weights.Length != Info.NumClasses)
+            throw new ArgumentException($"{weights.Length} class weights given for {Info.NumClasses} classes");
+        loss = SegmentationLoss.Create(task.Loss, new SegmentationLossOptions(task.ClassWeights, task.IgnoreIndex));
 
         torch.manual_seed(training.Seed);
         Model = ModelRegistry.Get(task.ModelName).Create(Info.NumClasses, Info.InChannels);
@@ -76,9 +89,7 @@ public sealed class SegmentationTraining : IDisposable
             ["model"] = Info.ToJson(),
             ["task"] = JsonSerializer.SerializeToNode(task, TrainingOptions.Json),
         };
-        int ignore = task.IgnoreIndex;
-        Trainer = new Trainer(Model, (logits, target) => nn.functional.cross_entropy(logits, target, ignore_index: ignore),
-            new LoaderData(loader), training, model => Validator.Metrics((SegmentationModel)model), outDir, header);
+        Trainer = new Trainer(Model, loss.call, new LoaderData(loader), training, model => Validator.Metrics((SegmentationModel)model), outDir, header);
         if (resumeFrom is not null)
             Trainer.Restore(resumeFrom);
     }
@@ -139,6 +150,7 @@ public sealed class SegmentationTraining : IDisposable
     {
         Trainer.Dispose();
         Model.Dispose();
+        loss.Dispose();
     }
 
     /// <summary>The data loader's batches as trainer batches.</summary>
