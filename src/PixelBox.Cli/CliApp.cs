@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(Commands.DemoCommand.Create());
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);
+        root.Subcommands.Add(Commands.ModelsCommand.Create());
         return root;
     }
 

@@ -1,0 +1,36 @@
+namespace PixelBox.Masks;
+
+/// <summary>
+/// Column-major (Fortran-order, as COCO) run-length encoding of an h x w binary mask: <see cref="Counts"/>
+/// alternate runs of 0s and 1s, starting with 0s (a first count of 0 when the mask starts with 1).
+/// </summary>
+/// <remarks>
+/// The counts array is taken as is, not copied: treat it as read-only once the RLE exists. Zero-length
+/// runs other than the first are accepted (COCO files may hold them) and handled as pycocotools does.
+/// </remarks>
+public sealed class Rle
+{
+    /// <exception cref="ArgumentException">A negative size, or counts that do not sum to height * width.</exception>
+    public Rle(int height, int width, uint[] counts)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        ArgumentNullException.ThrowIfNull(counts);
+        ulong sum = 0;
+        foreach (var c in counts)
+            sum += c;
+        ulong pixels = (ulong)height * (ulong)width;
+        if (sum != pixels)
+            throw new ArgumentException(
+                $"RLE runs sum to {sum} but a {height}x{width} mask has {pixels} pixels", nameof(counts));
+        Height = height;
+        Width = width;
+        Counts = counts;
+    }
+
+    public int Height { get; }
+
+    public int Width { get; }
+
+    public uint[] Counts { get; }
+}

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Text.Json;
+using PixelBox.Cli;
+
+namespace PixelBox.Tests.Models;
+
+/// <summary>`pixelbox models` run in-process; output goes to the invocation's writer, not the global console.</summary>
+public class ModelsCommandTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        var code = CliApp.Build().Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void JsonListsEveryModelWithItsPaperCount()
+    {
+        var (code, output, _) = Run("models", "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        var rows = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s"], rows.Select(r => r.GetProperty("name").GetString()));
+        Assert.All(rows, r => Assert.Equal(
+            ["name", "task", "params", "num_classes", "in_channels"], r.EnumerateObject().Select(p => p.Name)));
+        var unet = rows[0];
+        Assert.Equal(31_030_658, unet.GetProperty("params").GetInt64());
+        Assert.Equal(2, unet.GetProperty("num_classes").GetInt32());
+        Assert.Equal(1, unet.GetProperty("in_channels").GetInt32());
+        Assert.Equal(136_152_917, rows[2].GetProperty("params").GetInt64());
+        Assert.Equal(134_815_994, rows[3].GetProperty("params").GetInt64());
+        Assert.Equal(134_489_759, rows[4].GetProperty("params").GetInt64());
+        Assert.Equal("segmentation", rows[4].GetProperty("task").GetString());
+    }
+
+    [Fact]
+    public void ClassAndChannelOptionsApplyToEveryModel()
+    {
+        var (code, output, _) = Run("models", "--json", "--num-classes", "5", "--in-channels", "3");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        var rows = doc.RootElement.EnumerateArray().ToDictionary(r => r.GetProperty("name").GetString()!);
+        Assert.All(rows.Values, r => Assert.Equal((5, 3), (r.GetProperty("num_classes").GetInt32(), r.GetProperty("in_channels").GetInt32())));
+        // ref_models.unet_same32(5, 3, batch_norm=True) under PyTorch (Reference/unet_same32_bn_c5.json):
+        // the 7,760,229 of the BN-free benchmark network + 2,944 (each 3x3 conv trades its bias for BN's two vectors)
+        Assert.Equal(7_763_173, rows["unet-same"].GetProperty("params").GetInt64());
+    }
+
+    [Fact]
+    public void TableShowsNamesCountsAndPapers()
+    {
+        var (code, output, _) = Run("models");
+        Assert.Equal(0, code);
+        Assert.Contains("unet-same", output);
+        Assert.Contains("31,030,658", output);
+        Assert.Contains("134,489,759", output);
+        Assert.Contains("Long, Shelhamer & Darrell, CVPR 2015", output);
+    }
+
+    [Fact]
+    public void NonPositiveClassCountIsRejected()
+    {
+        var (code, _, err) = Run("models", "--num-classes", "0");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--num-classes must be at least 1", err);
+    }
+}
