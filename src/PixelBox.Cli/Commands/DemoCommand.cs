@@ -24,38 +24,34 @@ public static class DemoCommand
             AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                    $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {Markup.Escape(demo.OutDir)}");
             ShapesDemoResult? result = null;
-            AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-                .Start(context =>
+            LiveProgress.Run(context =>
+            {
+                ProgressTask? data = null, training = null, evaluating = null;
+                demo.StageStarted += stage =>
                 {
-                    ProgressTask? data = null, training = null, evaluating = null;
-                    demo.StageStarted += stage =>
-                    {
-                        if (stage == "generating data") data = context.AddTask("generating data", maxValue: settings.Images);
-                        if (stage == "training") training = context.AddTask("training");
-                        if (stage == "evaluating") evaluating = context.AddTask("evaluating").IsIndeterminate();
-                    };
-                    demo.DataProgress += (done, _) => data!.Value = done;
-                    demo.IterationCompleted += p =>
-                    {
-                        training!.MaxValue = p.TotalIterations;
-                        training.Value = p.Iteration;
-                        training.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.EpochLoss:F4}  lr {p.LearningRate:0.###e+0}  " +
-                                               $"{p.IterationsPerSecond:F1} it/s  ETA {TrainingDisplay.Format(p.Remaining)}";
-                    };
-                    demo.EpochCompleted += e => AnsiConsole.MarkupLine(
-                        $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}  mean_iou {e.Metrics["mean_iou"]:F4}  ({e.Seconds:F0} s)");
-                    try
-                    {
-                        result = demo.Run(cancellation);
-                    }
-                    catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-                    {
-                    }
-                    foreach (var task in new[] { data, training, evaluating })
-                        task?.StopTask();
-                });
+                    if (context is null) AnsiConsole.MarkupLine($"{stage}...");
+                    if (stage == "generating data") data = context?.AddTask("generating data", maxValue: settings.Images);
+                    if (stage == "training") training = context?.AddTask("training");
+                    if (stage == "evaluating") evaluating = context?.AddTask("evaluating").IsIndeterminate();
+                };
+                demo.DataProgress += (done, _) => data?.Value = done;
+                demo.IterationCompleted += p =>
+                {
+                    training?.MaxValue = p.TotalIterations;
+                    training?.Value = p.Iteration;
+                    training?.Description = TrainingDisplay.StepLine(p);
+                };
+                demo.EpochCompleted += e => AnsiConsole.MarkupLine(TrainingDisplay.EpochLine(e, "mean_iou"));
+                try
+                {
+                    result = demo.Run(cancellation);
+                }
+                catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+                {
+                }
+                foreach (var task in new[] { data, training, evaluating })
+                    task?.StopTask();
+            });
             if (result is null)
             {
                 AnsiConsole.MarkupLine("[yellow]Interrupted.[/]");

@@ -24,17 +24,15 @@ public static class PredictSegCommand
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             using var predictor = SegmentationPredictor.Load(parse.GetValue(model)!);
             Directory.CreateDirectory(outDir);
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(context =>
+            LiveProgress.Run(context =>
+            {
+                var bar = context?.AddTask("predicting", maxValue: images.Count);
+                foreach (var image in images)
                 {
-                    var bar = context.AddTask("predicting", maxValue: images.Count);
-                    foreach (var image in images)
-                    {
-                        predictor.PredictFile(image, outDir);
-                        bar.Increment(1);
-                    }
-                });
+                    predictor.PredictFile(image, outDir);
+                    bar?.Increment(1);
+                }
+            });
             AnsiConsole.MarkupLine($"Wrote {images.Count} masks and overlays ({Markup.Escape(predictor.Info.Name)}, " +
                                    $"{predictor.Info.NumClasses} classes) to [bold]{Markup.Escape(outDir)}[/]");
             return 0;

@@ -165,33 +165,32 @@ static class TrainingDisplay
     public static TrainingState? Run(Trainer trainer, CancellationToken cancellation)
     {
         TrainingState? state = null;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-            .Start(context =>
+        LiveProgress.Run(context =>
+        {
+            var bar = context?.AddTask("training", maxValue: trainer.TotalIterations);
+            bar?.Value = trainer.State.Iteration;
+            trainer.IterationCompleted += p =>
             {
-                var bar = context.AddTask("training", maxValue: trainer.TotalIterations);
-                bar.Value = trainer.State.Iteration;
-                trainer.IterationCompleted += p =>
-                {
-                    bar.Value = p.Iteration;
-                    bar.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.EpochLoss:F4}  lr {p.LearningRate:0.###e+0}  " +
-                                      $"{p.IterationsPerSecond:F1} it/s  ETA {Format(p.Remaining)}";
-                };
-                trainer.EpochCompleted += e => AnsiConsole.MarkupLine(EpochLine(e, trainer.State.Options.SelectionMetric));
-                try
-                {
-                    state = trainer.Run(cancellation);
-                }
-                catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-                {
-                    bar.StopTask();
-                }
-            });
+                bar?.Value = p.Iteration;
+                bar?.Description = StepLine(p);
+            };
+            trainer.EpochCompleted += e => AnsiConsole.MarkupLine(EpochLine(e, trainer.State.Options.SelectionMetric));
+            try
+            {
+                state = trainer.Run(cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                bar?.StopTask();
+            }
+        });
         if (state is null)
             AnsiConsole.MarkupLine($"[yellow]Interrupted.[/] The last completed epoch is in {Markup.Escape(trainer.LastCheckpointPath)}; continue with --resume.");
         return state;
     }
+
+    public static string StepLine(IterationProgress p) =>
+        $"epoch {p.Epoch}/{p.Epochs}  loss {p.EpochLoss:F4}  lr {p.LearningRate:0.###e+0}  {p.IterationsPerSecond:F1} it/s  ETA {Format(p.Remaining)}";
 
     public static void PrintSummary(Trainer trainer, TrainingState state)
     {
@@ -205,7 +204,7 @@ static class TrainingDisplay
         AnsiConsole.Write(table);
     }
 
-    static string EpochLine(EpochSummary e, string metric)
+    public static string EpochLine(EpochSummary e, string metric)
     {
         var value = e.Metrics.TryGetValue(metric, out var v) ? $"  {metric} {v:F4}" : "";
         var accuracy = e.Metrics.TryGetValue("pixel_accuracy", out var a) ? $"  pixel_accuracy {a:F4}" : "";
@@ -213,4 +212,25 @@ static class TrainingDisplay
     }
 
     public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : $"{t:mm\\:ss}";
+}
+
+/// <summary>
+/// Spectre progress bars on a terminal. When output is redirected (a log file, CI, tests) there is no
+/// live display, only the lines commands print, so concurrent commands in one process cannot collide
+/// over Spectre's single live display either.
+/// </summary>
+static class LiveProgress
+{
+    public static void Run(Action<ProgressContext?> body)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            body(null);
+            return;
+        }
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .Start(body);
+    }
 }

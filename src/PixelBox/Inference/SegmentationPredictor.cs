@@ -13,14 +13,22 @@ namespace PixelBox.Inference;
 public sealed record PredictedImage(string Input, string Mask, string Overlay, int Width, int Height);
 
 /// <summary>
-/// Runs a segmentation model on images of any size: pads each side up to the nearest size the model
-/// maps onto itself (e.g. a multiple of 16 for unet-same) by repeating the border, takes the arg-max
-/// class per pixel and crops back to the input size.
+/// Runs a segmentation model on images of any size and takes the arg-max class per pixel. A model whose
+/// output is as large as its input (unet-same, FCN) gets each side padded up to the nearest size it
+/// accepts (e.g. a multiple of 16 for unet-same) by repeating the border, and the labels are cropped
+/// back; a model whose output is smaller (the paper's valid U-Net) predicts by overlap-tiling
+/// (<see cref="OverlapTilePredictor"/>).
 /// </summary>
 public sealed class SegmentationPredictor : IDisposable
 {
-    const int MaxPadding = 4096;
+    const int MaxSizeSearch = 4096;
+
+    /// <summary>Largest tile output of overlap-tiling: the paper's 388 (from 572 inputs) bounds memory.</summary>
+    const int MaxTileOutput = 388;
+
     readonly Dictionary<int, int> paddedSizes = [];
+    readonly Dictionary<int, OverlapTilePredictor> tilers = [];
+    readonly bool shrinks;
     readonly bool ownsModel;
 
     /// <summary>Wraps a model the caller owns and has put in eval mode (e.g. during validation).</summary>
@@ -34,6 +42,7 @@ public sealed class SegmentationPredictor : IDisposable
         Model = model;
         Info = info;
         this.ownsModel = ownsModel;
+        shrinks = Shrinks(model);
     }
 
     public SegmentationModel Model { get; }
@@ -67,6 +76,8 @@ public sealed class SegmentationPredictor : IDisposable
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         long height = images.shape[2], width = images.shape[3];
+        if (shrinks)
+            return TilerFor((int)Math.Max(height, width)).Predict(images).argmax(1).MoveToOuterDisposeScope();
         long paddedHeight = PaddedSize((int)height), paddedWidth = PaddedSize((int)width);
         var input = paddedHeight == height && paddedWidth == width
             ? images
@@ -133,15 +144,40 @@ public sealed class SegmentationPredictor : IDisposable
     {
         if (paddedSizes.TryGetValue(size, out var padded))
             return padded;
-        for (int candidate = size; candidate <= size + MaxPadding; candidate++)
-        {
-            int output;
-            try { output = Model.OutputSize(candidate); }
-            catch (ArgumentException) { continue; }
-            if (output == candidate)
+        for (int candidate = size; candidate <= size + MaxSizeSearch; candidate++)
+            if (TryOutputSize(Model, candidate) == candidate)
                 return paddedSizes[size] = candidate;
+        throw new NotSupportedException($"model '{Info.Name}' takes no input side between {size} and {size + MaxSizeSearch}");
+    }
+
+    /// <summary>Tiles whose output covers a side of <paramref name="size"/> in one tile, up to <see cref="MaxTileOutput"/>.</summary>
+    OverlapTilePredictor TilerFor(int size)
+    {
+        int wanted = Math.Min(size, MaxTileOutput);
+        if (tilers.TryGetValue(wanted, out var tiler))
+            return tiler;
+        for (int candidate = wanted; candidate <= wanted + MaxSizeSearch; candidate++)
+            if (TryOutputSize(Model, candidate) >= wanted)
+                return tilers[wanted] = new OverlapTilePredictor(Model, candidate);
+        throw new NotSupportedException($"model '{Info.Name}' has no tile size with an output of {wanted} pixels");
+    }
+
+    /// <summary>Whether the model's output is smaller than its input (judged at its smallest valid input side).</summary>
+    static bool Shrinks(SegmentationModel model)
+    {
+        for (int candidate = 1; candidate <= MaxSizeSearch; candidate++)
+        {
+            int output = TryOutputSize(model, candidate);
+            if (output > 0)
+                return output < candidate;
         }
-        throw new NotSupportedException(
-            $"model '{Info.Name}' never returns an output as large as its input near side {size}; it needs overlap-tile prediction");
+        throw new NotSupportedException($"model takes no input side up to {MaxSizeSearch}");
+    }
+
+    /// <summary>The output side for an input side, or -1 when the model cannot take it.</summary>
+    static int TryOutputSize(SegmentationModel model, int inputSize)
+    {
+        try { return model.OutputSize(inputSize); }
+        catch (ArgumentException) { return -1; }
     }
 }

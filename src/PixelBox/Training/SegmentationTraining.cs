@@ -89,7 +89,7 @@ public sealed class SegmentationTraining : IDisposable
             ["model"] = Info.ToJson(),
             ["task"] = JsonSerializer.SerializeToNode(task, TrainingOptions.Json),
         };
-        Trainer = new Trainer(Model, loss.call, new LoaderData(loader), training, model => Validator.Metrics((SegmentationModel)model), outDir, header);
+        Trainer = new Trainer(Model, Loss, new LoaderData(loader), training, model => Validator.Metrics((SegmentationModel)model), outDir, header);
         if (resumeFrom is not null)
             Trainer.Restore(resumeFrom);
     }
@@ -145,6 +145,19 @@ public sealed class SegmentationTraining : IDisposable
     }
 
     public TrainingState Run(CancellationToken cancellation = default) => Trainer.Run(cancellation);
+
+    /// <summary>The loss against the labels under the output: a model with valid convolutions (the
+    /// paper's U-Net) predicts only the centre of its input, so the target is centre-cropped to match.</summary>
+    Tensor Loss(Tensor logits, Tensor target)
+    {
+        long height = logits.shape[2], width = logits.shape[3];
+        if (target.shape[1] == height && target.shape[2] == width)
+            return loss.call(logits, target);
+        using var centre = target
+            .narrow(1, (target.shape[1] - height) / 2, height)
+            .narrow(2, (target.shape[2] - width) / 2, width);
+        return loss.call(logits, centre);
+    }
 
     public void Dispose()
     {

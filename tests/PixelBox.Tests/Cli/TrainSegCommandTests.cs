@@ -13,10 +13,10 @@ public class TrainSegCommandTests
     {
         var dir = TinyTask.TempDir();
         var data = Path.Combine(dir, "shapes");
-        ShapesDataset.Generate(data, 10, 32, seed: 4, valFraction: 0.2);
+        ShapesDataset.Generate(data, 6, 16, seed: 4, valFraction: 0.34);
         var run = Path.Combine(dir, "run");
         string[] train = ["train", "seg", "--data", data, "--model", "unet-same", "--out", run,
-                          "--epochs", "2", "--batch-size", "4", "--lr", "0.01", "--schedule", "cosine", "--threads", "1"];
+                          "--epochs", "2", "--batch-size", "2", "--lr", "0.01", "--schedule", "cosine", "--threads", "1"];
 
         Assert.Equal(0, CliApp.Run(train));
 
