@@ -37,6 +37,27 @@ internal sealed class RedOverGreen : SegmentationModel
     }
 }
 
+/// <summary>The same 1x1 rule as <see cref="RedOverGreen"/>, but with "valid convolutions": it takes sides
+/// 8, 12, 16, ... and returns only the centre (2 pixels less on every side), as the paper's U-Net does.</summary>
+internal sealed class ShrinkingRedOverGreen : SegmentationModel
+{
+    // OverlapTilePredictor finds the model's device from its parameters, so it needs one.
+    readonly TorchSharp.Modules.Parameter anchor = new(torch.zeros(1));
+
+    public ShrinkingRedOverGreen() : base(nameof(ShrinkingRedOverGreen), 2, 3) => RegisterComponents();
+
+    public override int OutputSize(int inputSize) =>
+        inputSize >= 8 && inputSize % 4 == 0 ? inputSize - 4 : throw new ArgumentException($"side {inputSize} is not 8 + 4k");
+
+    public override Tensor forward(Tensor input)
+    {
+        int height = OutputSize((int)input.shape[2]), width = OutputSize((int)input.shape[3]);
+        var centre = input.narrow(2, 2, height).narrow(3, 2, width);
+        var redMinusGreen = centre[.., 0..1] - centre[.., 1..2];
+        return torch.cat([torch.zeros_like(redMinusGreen), redMinusGreen], 1);
+    }
+}
+
 public class SegmentationPredictorTests
 {
     static readonly SegmentationModelInfo Identity = RedOverGreen.Identity;
@@ -62,6 +83,20 @@ public class SegmentationPredictorTests
         var mask = predictor.Predict(image);
         Assert.Equal(width, mask.Width);
         Assert.Equal(height, mask.Height);
+        Assert.Equal(Expected(image), mask.Pixels);
+    }
+
+    [Theory]
+    [InlineData(16, 16)]
+    [InlineData(13, 7)]
+    [InlineData(1, 1)]
+    [InlineData(45, 30)]
+    public void A_model_with_valid_convolutions_predicts_by_overlap_tiling_pixel_exactly(int width, int height)
+    {
+        using var predictor = new SegmentationPredictor(new ShrinkingRedOverGreen(), Identity);
+        var image = RandomImage(width, height, width * 100 + height);
+        var mask = predictor.Predict(image);
+        Assert.Equal((width, height), (mask.Width, mask.Height));
         Assert.Equal(Expected(image), mask.Pixels);
     }
 
