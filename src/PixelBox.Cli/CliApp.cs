@@ -15,6 +15,9 @@ public static class CliApp
         data.Subcommands.Add(Commands.DataShapesCommand.Create());
         eval.Subcommands.Add(Commands.EvalSegCommand.Create());
         eval.Subcommands.Add(Commands.EvalCocoCommand.Create());
+        train.Subcommands.Add(Commands.TrainSegCommand.Create());
+        predict.Subcommands.Add(Commands.PredictSegCommand.Create());
+        root.Subcommands.Add(Commands.DemoCommand.Create());
         foreach (var group in new[] { eval, data, train, predict })
             root.Subcommands.Add(group);
         root.Subcommands.Add(Commands.ModelsCommand.Create());

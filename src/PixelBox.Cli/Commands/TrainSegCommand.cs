@@ -1,0 +1,236 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using PixelBox.Data;
+using PixelBox.Losses;
+using PixelBox.Models;
+using PixelBox.Training;
+using Spectre.Console;
+using TorchSharp;
+
+namespace PixelBox.Cli.Commands;
+
+/// <summary>`pixelbox train seg`: trains a segmentation model on a mask-folder dataset.</summary>
+public static class TrainSegCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Mask-folder dataset (images/, masks/, train.txt, val.txt, classes.txt)", HelpName = "DIR" };
+        var model = new Option<string>("--model") { Description = $"Model name: {string.Join(", ", ModelRegistry.Names)}", HelpName = "NAME" };
+        var output = new Option<string>("--out") { Description = "Run folder for checkpoints, metrics.jsonl and curves.png", Required = true, HelpName = "RUN" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last.ckpt with its stored options (--data may point to the moved dataset)" };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 30, HelpName = "N" };
+        var iterations = new Option<long>("--iterations") { Description = "Run length in optimizer steps instead of epochs", HelpName = "N" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 8, HelpName = "N" };
+        var optimizer = new Option<OptimizerKind>("--optimizer") { Description = "sgd (momentum) or adamw", DefaultValueFactory = _ => OptimizerKind.AdamW };
+        var lr = new Option<double>("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => 1e-3, HelpName = "RATE" };
+        var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9, HelpName = "M" };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Weight decay (not applied to biases and norm layers)", DefaultValueFactory = _ => 1e-4, HelpName = "WD" };
+        var schedule = new Option<ScheduleKind>("--schedule") { Description = "Learning-rate decay: poly, cosine or constant", DefaultValueFactory = _ => ScheduleKind.Poly };
+        var polyPower = new Option<double>("--poly-power") { Description = "Exponent of the poly schedule", DefaultValueFactory = _ => 0.9, HelpName = "P" };
+        var minLr = new Option<double>("--min-lr") { Description = "Rate the decay ends at", HelpName = "RATE" };
+        var warmup = new Option<int>("--warmup") { Description = "Linear warmup steps", HelpName = "N" };
+        var crop = new Option<int>("--crop") { Description = "Random scale/crop/flip to CROP x CROP training crops (0: whole images, no augmentation)", HelpName = "CROP" };
+        var minScale = new Option<double>("--min-scale") { Description = "Smallest random scale", DefaultValueFactory = _ => 0.5, HelpName = "S" };
+        var maxScale = new Option<double>("--max-scale") { Description = "Largest random scale", DefaultValueFactory = _ => 2.0, HelpName = "S" };
+        var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips" };
+        var loss = new Option<string>("--loss") { Description = $"Loss: {string.Join(", ", SegmentationLoss.Names)}", DefaultValueFactory = _ => "ce", HelpName = "NAME" };
+        var classWeights = new Option<string>("--class-weights") { Description = "Comma-separated loss weight per class (ce, focal)", HelpName = "W0,W1,..." };
+        var workers = new Option<int>("--workers") { Description = "Data loading threads", DefaultValueFactory = _ => 2, HelpName = "N" };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data order and augmentation", HelpName = "K" };
+        var threads = ThreadsOption();
+
+        var command = new Command("seg", "Train a semantic segmentation model; writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.jsonl and RUN/curves.png.")
+        {
+            data, model, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
+            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, threads,
+        };
+        command.SetAction((parse, cancellation) =>
+        {
+            ConfigureTorch(parse.GetValue(threads));
+            var outDir = parse.GetValue(output)!;
+            SegmentationTraining run;
+            if (parse.GetValue(resume))
+            {
+                run = SegmentationTraining.Resume(outDir, parse.GetValue(data));
+                AnsiConsole.MarkupLine($"Resuming [bold]{Markup.Escape(Path.GetFullPath(outDir))}[/] after epoch {run.Trainer.State.Epoch} (stored options are used)");
+            }
+            else
+            {
+                var dataDir = parse.GetValue(data) ?? throw new InputException("--data", "required (the dataset to train on)");
+                var modelName = parse.GetValue(model) ?? throw new InputException("--model", $"required (one of {string.Join(", ", ModelRegistry.Names)})");
+                if (File.Exists(Path.Combine(outDir, Trainer.LastCheckpointName)))
+                    throw new InputException(outDir, "already holds a training run (last.ckpt); pass --resume to continue it or choose another --out");
+                var task = new SegmentationTaskOptions
+                {
+                    DataRoot = dataDir,
+                    ModelName = modelName,
+                    BatchSize = parse.GetValue(batchSize),
+                    CropSize = parse.GetValue(crop),
+                    MinScale = parse.GetValue(minScale),
+                    MaxScale = parse.GetValue(maxScale),
+                    HorizontalFlip = !parse.GetValue(noFlip),
+                    Loss = parse.GetValue(loss)!,
+                    ClassWeights = ParseWeights(parse.GetValue(classWeights)),
+                    Workers = parse.GetValue(workers),
+                    Normalization = Normalization.ImageNet,
+                };
+                var training = new TrainingOptions
+                {
+                    Optimizer = parse.GetValue(optimizer),
+                    LearningRate = parse.GetValue(lr),
+                    Momentum = parse.GetValue(momentum),
+                    WeightDecay = parse.GetValue(weightDecay),
+                    Schedule = parse.GetValue(schedule),
+                    PolyPower = parse.GetValue(polyPower),
+                    MinLearningRate = parse.GetValue(minLr),
+                    WarmupIterations = parse.GetValue(warmup),
+                    Epochs = parse.GetValue(epochs),
+                    Iterations = parse.GetValue(iterations),
+                    Seed = parse.GetValue(seed),
+                };
+                run = SegmentationTraining.Start(task, training, outDir);
+            }
+            using (run)
+            {
+                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(run.Info.Name)}[/], {run.Info.NumClasses} classes ({Markup.Escape(string.Join(", ", run.Info.ClassNames))}), " +
+                                       $"{run.Trainer.TotalEpochs} epochs / {run.Trainer.TotalIterations} steps, {torch.get_num_threads()} threads");
+                var state = TrainingDisplay.Run(run.Trainer, cancellation);
+                if (state is null)
+                    return Task.FromResult(130);
+                TrainingDisplay.PrintSummary(run.Trainer, state);
+            }
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    static double[]? ParseWeights(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var weights = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out weights[i])
+                || !(weights[i] >= 0) || double.IsInfinity(weights[i]))
+                throw new InputException("--class-weights", $"'{parts[i]}' is not a non-negative number");
+        return weights;
+    }
+
+    internal static Option<int> ThreadsOption() =>
+        new("--threads") { Description = "Torch compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
+
+    /// <summary>Process-wide torch settings for a command: compute threads, and no NNPACK.</summary>
+    internal static void ConfigureTorch(int threads)
+    {
+        if (threads < 1) throw new InputException("--threads", $"must be at least 1 (got {threads})");
+        torch.set_num_threads(threads);
+        NativeTorch.DisableNnpack();
+    }
+
+    /// <summary>
+    /// libtorch considers NNPACK for small single-image convolutions and, on CPUs NNPACK does not know
+    /// (e.g. this project's AMD EPYC hosts), prints "Could not initialize NNPACK!" to stderr on every
+    /// such call. TorchSharp has no switch for it, so we call at::Context::setUserEnabledNNPACK(false)
+    /// by its Itanium-mangled name (Linux, macOS); elsewhere, or if the symbol moves, nothing changes.
+    /// </summary>
+    static class NativeTorch
+    {
+        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+        static extern IntPtr GlobalContext();
+
+        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+        static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        public static void DisableNnpack()
+        {
+            if (OperatingSystem.IsWindows())
+                return;
+            try
+            {
+                SetUserEnabledNnpack(GlobalContext(), false);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // Only a cosmetic warning is at stake.
+            }
+        }
+    }
+}
+
+/// <summary>Renders a trainer's progress events with Spectre.Console (the library itself knows no console).</summary>
+static class TrainingDisplay
+{
+    /// <summary>Runs the trainer under a live progress bar; null when cancelled (Ctrl+C).</summary>
+    public static TrainingState? Run(Trainer trainer, CancellationToken cancellation)
+    {
+        TrainingState? state = null;
+        LiveProgress.Run(context =>
+        {
+            var bar = context?.AddTask("training", maxValue: trainer.TotalIterations);
+            bar?.Value = trainer.State.Iteration;
+            trainer.IterationCompleted += p =>
+            {
+                bar?.Value = p.Iteration;
+                bar?.Description = StepLine(p);
+            };
+            trainer.EpochCompleted += e => AnsiConsole.MarkupLine(EpochLine(e, trainer.State.Options.SelectionMetric));
+            try
+            {
+                state = trainer.Run(cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                bar?.StopTask();
+            }
+        });
+        if (state is null)
+            AnsiConsole.MarkupLine($"[yellow]Interrupted.[/] The last completed epoch is in {Markup.Escape(trainer.LastCheckpointPath)}; continue with --resume.");
+        return state;
+    }
+
+    public static string StepLine(IterationProgress p) =>
+        $"epoch {p.Epoch}/{p.Epochs}  loss {p.EpochLoss:F4}  lr {p.LearningRate:0.###e+0}  {p.IterationsPerSecond:F1} it/s  ETA {Format(p.Remaining)}";
+
+    public static void PrintSummary(Trainer trainer, TrainingState state)
+    {
+        var metric = state.Options.SelectionMetric;
+        AnsiConsole.MarkupLine($"Best {metric} [bold]{state.BestMetric:F4}[/] at epoch {state.BestEpoch} of {state.Epoch} ({Format(TimeSpan.FromSeconds(state.Seconds))})");
+        var table = new Table().AddColumn("file").AddColumn("path");
+        table.AddRow("best checkpoint", Markup.Escape(trainer.BestCheckpointPath));
+        table.AddRow("last checkpoint", Markup.Escape(trainer.LastCheckpointPath));
+        table.AddRow("metrics log", Markup.Escape(trainer.MetricsLogPath));
+        table.AddRow("curves", Markup.Escape(trainer.CurvesPath));
+        AnsiConsole.Write(table);
+    }
+
+    public static string EpochLine(EpochSummary e, string metric)
+    {
+        var value = e.Metrics.TryGetValue(metric, out var v) ? $"  {metric} {v:F4}" : "";
+        var accuracy = e.Metrics.TryGetValue("pixel_accuracy", out var a) ? $"  pixel_accuracy {a:F4}" : "";
+        return $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}{value}{accuracy}  ({e.Seconds:F0} s){(e.IsBest ? "  [green]best[/]" : "")}";
+    }
+
+    public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : $"{t:mm\\:ss}";
+}
+
+/// <summary>
+/// Spectre progress bars on a terminal. When output is redirected (a log file, CI, tests) there is no
+/// live display, only the lines commands print, so concurrent commands in one process cannot collide
+/// over Spectre's single live display either.
+/// </summary>
+static class LiveProgress
+{
+    public static void Run(Action<ProgressContext?> body)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            body(null);
+            return;
+        }
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .Start(body);
+    }
+}

@@ -1,0 +1,183 @@
+using PixelBox.Data;
+using PixelBox.Imaging;
+using PixelBox.Masks;
+using PixelBox.Models;
+using PixelBox.Training;
+using PixelBox.Visualization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PixelBox.Inference;
+
+/// <summary>The files written for one input image.</summary>
+public sealed record PredictedImage(string Input, string Mask, string Overlay, int Width, int Height);
+
+/// <summary>
+/// Runs a segmentation model on images of any size and takes the arg-max class per pixel. A model whose
+/// output is as large as its input (unet-same, FCN) gets each side padded up to the nearest size it
+/// accepts (e.g. a multiple of 16 for unet-same) by repeating the border, and the labels are cropped
+/// back; a model whose output is smaller (the paper's valid U-Net) predicts by overlap-tiling
+/// (<see cref="OverlapTilePredictor"/>).
+/// </summary>
+public sealed class SegmentationPredictor : IDisposable
+{
+    const int MaxSizeSearch = 4096;
+
+    /// <summary>Largest tile output of overlap-tiling: the paper's 388 (from 572 inputs) bounds memory.</summary>
+    const int MaxTileOutput = 388;
+
+    readonly Dictionary<int, int> paddedSizes = [];
+    readonly Dictionary<int, OverlapTilePredictor> tilers = [];
+    readonly bool shrinks;
+    readonly bool ownsModel;
+
+    /// <summary>Wraps a model the caller owns and has put in eval mode (e.g. during validation).</summary>
+    public SegmentationPredictor(SegmentationModel model, SegmentationModelInfo info) : this(model, info, ownsModel: false) { }
+
+    SegmentationPredictor(SegmentationModel model, SegmentationModelInfo info, bool ownsModel)
+    {
+        if (model.NumClasses != info.NumClasses || model.InChannels != info.InChannels)
+            throw new ArgumentException($"model has {model.NumClasses} classes and {model.InChannels} input channels, " +
+                                        $"the description {info.NumClasses} and {info.InChannels}");
+        Model = model;
+        Info = info;
+        this.ownsModel = ownsModel;
+        shrinks = Shrinks(model);
+    }
+
+    public SegmentationModel Model { get; }
+
+    public SegmentationModelInfo Info { get; }
+
+    /// <summary>Rebuilds the model a checkpoint describes, loads its weights and puts it in eval mode.</summary>
+    public static SegmentationPredictor Load(string checkpointPath)
+    {
+        var checkpoint = Checkpoint.Open(checkpointPath);
+        var info = SegmentationModelInfo.FromCheckpoint(checkpoint);
+        SegmentationModel model;
+        try
+        {
+            model = info.CreateModel();
+        }
+        catch (InputException e)
+        {
+            throw new InputException(checkpoint.Path, e.Message);
+        }
+        checkpoint.LoadModel(model);
+        model.eval();
+        return new SegmentationPredictor(model, info, ownsModel: true);
+    }
+
+    /// <summary>Class labels int64 [N, H, W] for normalised images float32 [N, C, H, W].</summary>
+    public Tensor PredictLabels(Tensor images)
+    {
+        if (images.dim() != 4 || images.shape[1] != Model.InChannels)
+            throw new ArgumentException($"expected images [N, {Model.InChannels}, H, W], got [{string.Join(", ", images.shape)}]");
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        long height = images.shape[2], width = images.shape[3];
+        if (shrinks)
+            return TilerFor((int)Math.Max(height, width)).Predict(images).argmax(1).MoveToOuterDisposeScope();
+        long paddedHeight = PaddedSize((int)height), paddedWidth = PaddedSize((int)width);
+        var input = paddedHeight == height && paddedWidth == width
+            ? images
+            : nn.functional.pad(images, [0, paddedWidth - width, 0, paddedHeight - height], PaddingModes.Replicate);
+        var labels = Model.forward(input).argmax(1);
+        return labels.narrow(1, 0, height).narrow(2, 0, width).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The predicted index mask of one RGB image.</summary>
+    public IndexMask Predict(RgbImage image)
+    {
+        if (Model.InChannels != 3)
+            throw new InvalidOperationException($"the model takes {Model.InChannels} input channels, not RGB");
+        var sample = new SegmentationSample("image", image.Width, image.Height, image.Pixels, new byte[image.Width * image.Height]);
+        using var batch = SegmentationBatchLoader.Collate([sample], Info.Normalization);
+        using var labels = PredictLabels(batch.Images);
+        using var bytes = labels.to(ScalarType.Byte);
+        return new IndexMask(image.Width, image.Height, bytes.data<byte>().ToArray());
+    }
+
+    /// <summary>
+    /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
+    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>.
+    /// </summary>
+    public PredictedImage PredictFile(string imagePath, string outDir)
+    {
+        var image = RgbImageFile.Read(imagePath);
+        var mask = Predict(image);
+        var stem = Path.GetFileNameWithoutExtension(imagePath);
+        var maskPath = Path.Combine(outDir, stem + ".png");
+        var overlayPath = Path.Combine(outDir, stem + "_overlay.png");
+        IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
+        RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
+        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
+    }
+
+    /// <summary>The image files an input names: the file itself, or the images directly inside a folder (sorted).</summary>
+    public static IReadOnlyList<string> FindImages(string input)
+    {
+        if (File.Exists(input))
+            return [input];
+        if (!Directory.Exists(input))
+            throw new InputException(input, "no such file or folder");
+        var images = Directory.EnumerateFiles(input)
+            .Where(f => MaskFolderDataset.ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (images.Count == 0)
+            throw new InputException(input, $"folder holds no images ({string.Join(", ", MaskFolderDataset.ImageExtensions)})");
+        var stems = images.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1);
+        if (stems is not null)
+            throw new InputException(input, $"two images share the name '{stems.Key}' ({string.Join(", ", stems.Select(Path.GetFileName))}), so their outputs would collide");
+        return images;
+    }
+
+    public void Dispose()
+    {
+        if (ownsModel)
+            Model.Dispose();
+    }
+
+    /// <summary>The smallest side at least <paramref name="size"/> that the model maps onto itself.</summary>
+    int PaddedSize(int size)
+    {
+        if (paddedSizes.TryGetValue(size, out var padded))
+            return padded;
+        for (int candidate = size; candidate <= size + MaxSizeSearch; candidate++)
+            if (TryOutputSize(Model, candidate) == candidate)
+                return paddedSizes[size] = candidate;
+        throw new NotSupportedException($"model '{Info.Name}' takes no input side between {size} and {size + MaxSizeSearch}");
+    }
+
+    /// <summary>Tiles whose output covers a side of <paramref name="size"/> in one tile, up to <see cref="MaxTileOutput"/>.</summary>
+    OverlapTilePredictor TilerFor(int size)
+    {
+        int wanted = Math.Min(size, MaxTileOutput);
+        if (tilers.TryGetValue(wanted, out var tiler))
+            return tiler;
+        for (int candidate = wanted; candidate <= wanted + MaxSizeSearch; candidate++)
+            if (TryOutputSize(Model, candidate) >= wanted)
+                return tilers[wanted] = new OverlapTilePredictor(Model, candidate);
+        throw new NotSupportedException($"model '{Info.Name}' has no tile size with an output of {wanted} pixels");
+    }
+
+    /// <summary>Whether the model's output is smaller than its input (judged at its smallest valid input side).</summary>
+    static bool Shrinks(SegmentationModel model)
+    {
+        for (int candidate = 1; candidate <= MaxSizeSearch; candidate++)
+        {
+            int output = TryOutputSize(model, candidate);
+            if (output > 0)
+                return output < candidate;
+        }
+        throw new NotSupportedException($"model takes no input side up to {MaxSizeSearch}");
+    }
+
+    /// <summary>The output side for an input side, or -1 when the model cannot take it.</summary>
+    static int TryOutputSize(SegmentationModel model, int inputSize)
+    {
+        try { return model.OutputSize(inputSize); }
+        catch (ArgumentException) { return -1; }
+    }
+}

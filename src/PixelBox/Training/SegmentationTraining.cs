@@ -1,0 +1,177 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PixelBox.Data;
+using PixelBox.Losses;
+using PixelBox.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PixelBox.Training;
+
+/// <summary>How a segmentation run gets its data: the "task" part of its checkpoints.</summary>
+public sealed record SegmentationTaskOptions
+{
+    /// <summary>Mask-folder dataset root (images/, masks/, train.txt, val.txt, classes.txt).</summary>
+    public required string DataRoot { get; init; }
+
+    public required string ModelName { get; init; }
+
+    public string TrainSplit { get; init; } = "train";
+
+    public string ValSplit { get; init; } = "val";
+
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Side of the square training crops; 0 trains on whole images without scale/crop/flip augmentation.</summary>
+    public int CropSize { get; init; }
+
+    public double MinScale { get; init; } = 0.5;
+
+    public double MaxScale { get; init; } = 2.0;
+
+    public bool HorizontalFlip { get; init; } = true;
+
+    public Normalization Normalization { get; init; } = Normalization.ImageNet;
+
+    /// <summary>Mask label left out of loss and metrics.</summary>
+    public int IgnoreIndex { get; init; } = MaskFolderDataset.IgnoreLabel;
+
+    /// <summary>Loss name (<see cref="SegmentationLoss.Names"/>).</summary>
+    public string Loss { get; init; } = "ce";
+
+    /// <summary>Per-class loss weights ("ce", and alpha of "focal"); null weighs every class 1.</summary>
+    public double[]? ClassWeights { get; init; }
+
+    /// <summary>Threads that decode and augment samples while the model trains.</summary>
+    public int Workers { get; init; } = 2;
+}
+
+/// <summary>
+/// The segmentation side of training: opens a mask-folder dataset, builds the registry model, feeds the
+/// task-agnostic <see cref="Trainer"/> with seeded augmented batches and the chosen loss, and validates with
+/// a confusion matrix. Checkpoints carry the model description (<see cref="SegmentationModelInfo"/>) and
+/// the task options, so <see cref="Resume"/> needs only the run folder.
+/// </summary>
+public sealed class SegmentationTraining : IDisposable
+{
+    readonly nn.Module<Tensor, Tensor, Tensor> loss;
+
+    SegmentationTraining(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom)
+    {
+        task = task with { DataRoot = Path.GetFullPath(task.DataRoot) };
+        if (task.BatchSize < 1) throw new ArgumentException($"batch size must be positive (got {task.BatchSize})");
+        if (task.IgnoreIndex is < 0 or > 255) throw new ArgumentException($"ignore index must be a byte label (got {task.IgnoreIndex})");
+        Task = task;
+        var trainSet = MaskFolderDataset.Open(task.DataRoot, task.TrainSplit);
+        var valSet = MaskFolderDataset.Open(task.DataRoot, task.ValSplit);
+        Info = new SegmentationModelInfo(task.ModelName, trainSet.ClassNames.Count, 3, trainSet.ClassNames, task.Normalization, task.IgnoreIndex);
+        if (Info.NumClasses < 2)
+            throw new InputException(task.DataRoot, $"needs at least two classes, found {Info.NumClasses}");
+
+        if (task.ClassWeights is { } weights && weights.Length != Info.NumClasses)
+            throw new ArgumentException($"{weights.Length} class weights given for {Info.NumClasses} classes");
+        loss = SegmentationLoss.Create(task.Loss, new SegmentationLossOptions(task.ClassWeights, task.IgnoreIndex));
+
+        torch.manual_seed(training.Seed);
+        Model = ModelRegistry.Get(task.ModelName).Create(Info.NumClasses, Info.InChannels);
+        Validator = new SegmentationValidator(valSet, Info, task.BatchSize);
+        var augmentation = task.CropSize > 0
+            ? new SegmentationAugmentation(task.CropSize, task.MinScale, task.MaxScale, task.HorizontalFlip, (byte)task.IgnoreIndex)
+            : null;
+        var loader = new SegmentationBatchLoader(trainSet, task.BatchSize, task.Normalization, augmentation,
+            shuffle: true, seed: training.Seed, dropLast: trainSet.Count >= task.BatchSize, workers: task.Workers,
+            ignoreIndex: (byte)task.IgnoreIndex);
+        if (loader.BatchesPerEpoch == 0)
+            throw new InputException(task.DataRoot, "training split is empty");
+
+        var header = new JsonObject
+        {
+            ["model"] = Info.ToJson(),
+            ["task"] = JsonSerializer.SerializeToNode(task, TrainingOptions.Json),
+        };
+        Trainer = new Trainer(Model, Loss, new LoaderData(loader), training, model => Validator.Metrics((SegmentationModel)model), outDir, header);
+        if (resumeFrom is not null)
+            Trainer.Restore(resumeFrom);
+    }
+
+    public SegmentationTaskOptions Task { get; }
+
+    public SegmentationModelInfo Info { get; }
+
+    public SegmentationModel Model { get; }
+
+    public SegmentationValidator Validator { get; }
+
+    public Trainer Trainer { get; }
+
+    /// <summary>A new run writing into <paramref name="outDir"/>.</summary>
+    public static SegmentationTraining Start(SegmentationTaskOptions task, TrainingOptions training, string outDir) =>
+        Create(task, training, outDir, null);
+
+    /// <summary>
+    /// Continues the run in <paramref name="outDir"/> from its last.ckpt with the stored options, so it ends
+    /// as the uninterrupted run would have. <paramref name="dataRoot"/> replaces the stored dataset path
+    /// (for a dataset that moved; it must hold the same data).
+    /// </summary>
+    public static SegmentationTraining Resume(string outDir, string? dataRoot = null)
+    {
+        var checkpoint = Checkpoint.Open(Path.Combine(outDir, Trainer.LastCheckpointName));
+        SegmentationTaskOptions task;
+        try
+        {
+            task = checkpoint.Header["task"].Deserialize<SegmentationTaskOptions>(TrainingOptions.Json)
+                ?? throw new JsonException("no \"task\" entry");
+        }
+        catch (JsonException e)
+        {
+            throw new InputException(checkpoint.Path, $"not a segmentation training checkpoint ({e.Message})");
+        }
+        if (dataRoot is not null)
+            task = task with { DataRoot = dataRoot };
+        return Create(task, Trainer.ReadOptions(checkpoint), outDir, checkpoint);
+    }
+
+    static SegmentationTraining Create(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom)
+    {
+        try
+        {
+            training.Validate();
+            return new SegmentationTraining(task, training, outDir, resumeFrom);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InputException(outDir, $"invalid training options: {e.Message}");
+        }
+    }
+
+    public TrainingState Run(CancellationToken cancellation = default) => Trainer.Run(cancellation);
+
+    /// <summary>The loss against the labels under the output: a model with valid convolutions (the
+    /// paper's U-Net) predicts only the centre of its input, so the target is centre-cropped to match.</summary>
+    Tensor Loss(Tensor logits, Tensor target)
+    {
+        long height = logits.shape[2], width = logits.shape[3];
+        if (target.shape[1] == height && target.shape[2] == width)
+            return loss.call(logits, target);
+        using var centre = target
+            .narrow(1, (target.shape[1] - height) / 2, height)
+            .narrow(2, (target.shape[2] - width) / 2, width);
+        return loss.call(logits, centre);
+    }
+
+    public void Dispose()
+    {
+        Trainer.Dispose();
+        Model.Dispose();
+        loss.Dispose();
+    }
+
+    /// <summary>The data loader's batches as trainer batches.</summary>
+    sealed class LoaderData(SegmentationBatchLoader loader) : ITrainingData
+    {
+        public int BatchesPerEpoch => loader.BatchesPerEpoch;
+
+        public IEnumerable<TrainingBatch> Epoch(int epoch) =>
+            loader.Epoch(epoch).Select(batch => new TrainingBatch(batch.Images, batch.Masks));
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PixelBox.Training;
+
+/// <summary>Where a run stands after a completed epoch; the "training" part of a checkpoint header.</summary>
+public sealed record TrainingState
+{
+    public required TrainingOptions Options { get; init; }
+
+    /// <summary>Epochs completed.</summary>
+    public int Epoch { get; init; }
+
+    /// <summary>Optimizer steps completed.</summary>
+    public long Iteration { get; init; }
+
+    /// <summary>Best value of the selection metric so far (null before any validation).</summary>
+    public double? BestMetric { get; init; }
+
+    public int BestEpoch { get; init; }
+
+    /// <summary>Wall time spent in this run so far, summed over sessions.</summary>
+    public double Seconds { get; init; }
+
+    public IReadOnlyList<EpochSummary> History { get; init; } = [];
+
+    public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, TrainingOptions.Json)!.AsObject();
+
+    public static TrainingState FromJson(JsonObject json, string source)
+    {
+        try
+        {
+            return json.Deserialize<TrainingState>(TrainingOptions.Json)
+                ?? throw new JsonException("null training state");
+        }
+        catch (JsonException e)
+        {
+            throw new InputException(source, $"corrupt training state in checkpoint ({e.Message})");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using PixelBox.Training;
+using ScottPlot;
+
+namespace PixelBox.Visualization;
+
+/// <summary>The curves of a run: training loss per epoch above, the validation selection metric below.</summary>
+public static class TrainingCurvesPlot
+{
+    public static void Save(IReadOnlyList<EpochSummary> history, string metricName, string path, int width = 900, int height = 700)
+    {
+        var epochs = history.Select(h => (double)h.Epoch).ToArray();
+        var figure = new Multiplot();
+        figure.AddPlots(2);
+
+        var lossPlot = figure.GetPlot(0);
+        var lossLine = lossPlot.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
+        lossLine.LegendText = "train loss";
+        lossPlot.Title("Training loss");
+        lossPlot.XLabel("epoch");
+        lossPlot.YLabel("loss");
+
+        var metricPlot = figure.GetPlot(1);
+        var measured = history.Where(h => h.Metrics.TryGetValue(metricName, out var v) && double.IsFinite(v)).ToArray();
+        if (measured.Length > 0)
+            metricPlot.Add.Scatter(
+                measured.Select(h => (double)h.Epoch).ToArray(),
+                measured.Select(h => h.Metrics[metricName]).ToArray());
+        metricPlot.Title($"Validation {metricName}");
+        metricPlot.XLabel("epoch");
+        metricPlot.YLabel(metricName);
+
+        var png = figure.Render(width, height).GetImageBytes(ImageFormat.Png);
+        AtomicFile.WriteAllBytes(path, png);
+    }
+}

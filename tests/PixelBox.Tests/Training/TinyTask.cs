@@ -1,0 +1,100 @@
+using System.Text.Json.Nodes;
+using PixelBox.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PixelBox.Tests.Training;
+
+/// <summary>A task small enough to train in milliseconds: 2-class segmentation of 8x8 random images
+/// whose label is "red channel above green", with a model holding BatchNorm (buffers) and Dropout
+/// (randomness) so resume has something to get wrong.</summary>
+static class TinyTask
+{
+    public const int Samples = 12;
+    public const int BatchSize = 4;
+
+    public static nn.Module<Tensor, Tensor> Model(int initSeed)
+    {
+        torch.manual_seed(initSeed);
+        return nn.Sequential(
+            ("conv1", nn.Conv2d(3, 6, 3, padding: 1)),
+            ("bn1", nn.BatchNorm2d(6)),
+            ("relu1", nn.ReLU()),
+            ("drop", nn.Dropout2d(0.2)),
+            ("head", nn.Conv2d(6, 2, 1)));
+    }
+
+    public static Tensor Loss(Tensor logits, Tensor target) =>
+        nn.functional.cross_entropy(logits, target);
+
+    public static JsonObject Header => new() { ["model"] = new JsonObject { ["name"] = "tiny", ["num_classes"] = 2 } };
+
+    /// <summary>Fixed samples, shuffled per (seed, epoch).</summary>
+    public sealed class Data : ITrainingData
+    {
+        readonly Tensor images;
+        readonly Tensor labels;
+        readonly int seed;
+
+        public Data(int seed)
+        {
+            this.seed = seed;
+            var generator = new Generator(1234);
+            images = torch.rand(Samples, 3, 8, 8, generator: generator);
+            labels = images[.., 0].gt(images[.., 1]).to(ScalarType.Int64);
+        }
+
+        public int BatchesPerEpoch => Samples / BatchSize;
+
+        public IEnumerable<TrainingBatch> Epoch(int epoch)
+        {
+            var order = Enumerable.Range(0, Samples).ToArray();
+            new Random(HashCode.Combine(seed, epoch)).Shuffle(order);
+            for (int b = 0; b < BatchesPerEpoch; b++)
+            {
+                using var index = torch.tensor(order.AsSpan(b * BatchSize, BatchSize).ToArray().Select(i => (long)i).ToArray());
+                yield return new TrainingBatch(images.index_select(0, index), labels.index_select(0, index));
+            }
+        }
+    }
+
+    /// <summary>Pixel accuracy on the whole set, as a stand-in validation metric.</summary>
+    public static Func<nn.Module<Tensor, Tensor>, IReadOnlyDictionary<string, double>> Validator(Data data) => model =>
+    {
+        double correct = 0, total = 0;
+        foreach (var batch in data.Epoch(0))
+        {
+            using (batch)
+            {
+                var prediction = model.forward(batch.Input).argmax(1);
+                correct += prediction.eq(batch.Target).sum().item<long>();
+                total += batch.Target.numel();
+            }
+        }
+        return new Dictionary<string, double> { ["accuracy"] = correct / total };
+    };
+
+    public static TrainingOptions Options(OptimizerKind optimizer) => new()
+    {
+        Optimizer = optimizer,
+        LearningRate = optimizer == OptimizerKind.Sgd ? 0.1 : 0.01,
+        Schedule = ScheduleKind.Cosine,
+        WarmupIterations = 2,
+        Epochs = 4,
+        Seed = 7,
+        SelectionMetric = "accuracy",
+    };
+
+    public static Trainer Trainer(nn.Module<Tensor, Tensor> model, TrainingOptions options, string dir)
+    {
+        var data = new Data(options.Seed);
+        return new Trainer(model, Loss, data, options, Validator(data), dir, Header);
+    }
+
+    public static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pixelbox-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
