@@ -6,6 +6,8 @@ using PixelBox.Tests.Training;
 
 namespace PixelBox.Tests.Cli;
 
+// The CLI writes to the process-global console: never in parallel with tests that capture it.
+[Collection(PixelBox.Tests.Cli.CliRunner.Collection)]
 public class DemoCommandTests
 {
     [Fact]

@@ -6,7 +6,7 @@ namespace PixelBox.Tests.Cli;
 
 /// <summary>Runs <c>pixelbox eval seg</c> in-process on masks written to a temp folder. Console output is redirected,
 /// so these tests share the "Console" collection (never run in parallel with other console-capturing tests).</summary>
-[Collection("Console")]
+[Collection(CliRunner.Collection)]
 public sealed class EvalSegCommandTests : IDisposable
 {
     readonly DirectoryInfo root = Directory.CreateTempSubdirectory("pbx-evalseg-");
@@ -34,24 +34,6 @@ public sealed class EvalSegCommandTests : IDisposable
         WriteMask(Pred, "b.png", 2, [2, 0, 0, 0]);
     }
 
-    (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = CliApp.Run(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
 
     string[] EvalArgs(params string[] extra) =>
         ["eval", "seg", "--gt", Gt, "--pred", Pred, "--num-classes", "4", .. extra];
@@ -62,7 +44,7 @@ public sealed class EvalSegCommandTests : IDisposable
         WriteExample();
         var json = Path.Combine(root.FullName, "out", "metrics.json");
         var png = Path.Combine(root.FullName, "out", "cm.png");
-        var (code, stdout, stderr) = Run(EvalArgs("--names", "road,car,person,bike", "--json", json, "--plot", png));
+        var (code, stdout, stderr) = CliRunner.Run(EvalArgs("--names", "road,car,person,bike", "--json", json, "--plot", png));
         Assert.True(code == 0, stderr);
 
         using var doc = JsonDocument.Parse(File.ReadAllBytes(json));
@@ -108,7 +90,7 @@ public sealed class EvalSegCommandTests : IDisposable
     {
         WriteExample();
         WriteMask(Gt, "c.png", 2, [0, 0]);
-        var (code, _, stderr) = Run(EvalArgs());
+        var (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Pred, "c.png"));
         Assert.Contains("missing prediction", stderr);
@@ -119,7 +101,7 @@ public sealed class EvalSegCommandTests : IDisposable
     {
         WriteExample();
         WriteMask(Pred, "extra.png", 2, [0, 0]);
-        var (code, _, stderr) = Run(EvalArgs());
+        var (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Pred, "extra.png"));
     }
@@ -129,7 +111,7 @@ public sealed class EvalSegCommandTests : IDisposable
     {
         WriteExample();
         WriteMask(Pred, "b.png", 4, [2, 0, 0, 0]);
-        var (code, _, stderr) = Run(EvalArgs());
+        var (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Pred, "b.png"));
         Assert.Contains("size 4x1 differs from the ground truth's 2x2", stderr);
@@ -140,14 +122,14 @@ public sealed class EvalSegCommandTests : IDisposable
     {
         WriteExample();
         WriteMask(Gt, "b.png", 2, [2, 2, 0, 7]);
-        var (code, _, stderr) = Run(EvalArgs());
+        var (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Gt, "b.png"));
         Assert.Contains("label 7 at (x=1, y=1) outside [0, 4) and not the ignore index 255", stderr);
 
         WriteMask(Gt, "b.png", 2, [2, 2, 0, 0]);
         WriteMask(Pred, "a.png", 3, [0, 1, 1, 1, 2, 9]);
-        (code, _, stderr) = Run(EvalArgs());
+        (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Pred, "a.png"));
         Assert.Contains("label 9 at (x=2, y=1) outside [0, 4)", stderr);
@@ -163,7 +145,7 @@ public sealed class EvalSegCommandTests : IDisposable
             WriteMask(Pred, $"z{i:D2}.png", 2, [0, 1, 2, i < 6 ? (byte)0 : (byte)200]);
         }
         File.WriteAllBytes(Path.Combine(Gt, "b.png"), [9, 9, 9]);
-        var (code, _, stderr) = Run(EvalArgs());
+        var (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Gt, "b.png"));
     }
@@ -173,7 +155,7 @@ public sealed class EvalSegCommandTests : IDisposable
     {
         WriteExample();
         File.WriteAllBytes(Path.Combine(Pred, "a.png"), [1, 2, 3, 4, 5]);
-        var (code, _, stderr) = Run(EvalArgs());
+        var (code, _, stderr) = CliRunner.Run(EvalArgs());
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(Pred, "a.png"));
     }
@@ -182,13 +164,13 @@ public sealed class EvalSegCommandTests : IDisposable
     public void BadOptionsAreOneLineErrors()
     {
         WriteExample();
-        var (code, _, stderr) = Run(EvalArgs("--names", "a,b"));
+        var (code, _, stderr) = CliRunner.Run(EvalArgs("--names", "a,b"));
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, "--names");
-        (code, _, stderr) = Run(EvalArgs("--ignore-index", "2"));
+        (code, _, stderr) = CliRunner.Run(EvalArgs("--ignore-index", "2"));
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, "--ignore-index");
-        (code, _, stderr) = Run(["eval", "seg", "--gt", Path.Combine(root.FullName, "nope"), "--pred", Pred, "--num-classes", "4"]);
+        (code, _, stderr) = CliRunner.Run(["eval", "seg", "--gt", Path.Combine(root.FullName, "nope"), "--pred", Pred, "--num-classes", "4"]);
         Assert.Equal(2, code);
         AssertOneLineNaming(stderr, Path.Combine(root.FullName, "nope"));
     }

@@ -9,6 +9,8 @@ using TorchSharp;
 
 namespace PixelBox.Tests.Cli;
 
+// The CLI writes to the process-global console: never in parallel with tests that capture it.
+[Collection(PixelBox.Tests.Cli.CliRunner.Collection)]
 public class PredictSegCommandTests
 {
     [Fact]

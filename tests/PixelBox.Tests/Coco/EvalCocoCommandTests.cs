@@ -1,3 +1,4 @@
+using PixelBox.Tests.Cli;
 using System.Text.Json;
 using PixelBox.Cli;
 
@@ -7,30 +8,13 @@ namespace PixelBox.Tests.Coco;
 public class CocoCliConsoleCollection;
 
 /// <summary>`pixelbox eval coco` in-process: good input, and every class of bad input (exit 2, one line).</summary>
-[Collection("CocoCli console")]
+[Collection(CliRunner.Collection)]
 public sealed class EvalCocoCommandTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("pixelbox-coco-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = CliApp.Run(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
 
     static string Tiny(string file) => SharedFiles.Fixture("coco", "tiny", file);
 
@@ -45,7 +29,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     public void GoodInputPrintsSummaryAndWritesJson()
     {
         var json = Path.Combine(_dir, "report.json");
-        var (code, stdout, stderr) = Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", Tiny("dt.json"), "--json", json);
+        var (code, stdout, stderr) = CliRunner.Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", Tiny("dt.json"), "--json", json);
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
         using var expectedDoc = JsonDocument.Parse(File.ReadAllBytes(Tiny("expected.json")));
@@ -77,7 +61,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     [Fact]
     public void CustomMaxDetsAreUsedInTheSummary()
     {
-        var (code, stdout, _) = Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", Tiny("dt.json"), "--max-dets", "2,1");
+        var (code, stdout, _) = CliRunner.Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", Tiny("dt.json"), "--max-dets", "2,1");
         Assert.Equal(0, code);
         Assert.Contains("maxDets=  2 ] =", stdout);
         Assert.Contains("(AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ]", stdout);
@@ -89,7 +73,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     {
         var dt = Write("empty.json", "[]");
         var json = Path.Combine(_dir, "report.json");
-        var (code, _, stderr) = Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", dt, "--json", json);
+        var (code, _, stderr) = CliRunner.Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", dt, "--json", json);
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(json));
@@ -100,7 +84,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     public void UnknownCategoryIsIgnoredWithAWarning()
     {
         var dt = Write("dt.json", """[{"image_id": 1, "category_id": 1, "bbox": [100, 100, 100, 100], "score": 0.9}, {"image_id": 1, "category_id": 77, "bbox": [0, 0, 5, 5], "score": 0.5}]""");
-        var (code, _, stderr) = Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", dt);
+        var (code, _, stderr) = CliRunner.Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", dt);
         Assert.Equal(0, code);
         var line = Assert.Single(stderr.TrimEnd().Split('\n'));
         Assert.StartsWith("warning: " + dt + ": 1 result(s) have category ids not in", line);
@@ -125,7 +109,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     public void BadResultsGiveOneLineAndExitCode2(string what, string content, string message)
     {
         var dt = Write("bad.json", content);
-        var (code, stdout, stderr) = Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", dt);
+        var (code, stdout, stderr) = CliRunner.Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", dt);
         Assert.True(code == 2, what);
         var line = Assert.Single(stderr.TrimEnd().Split('\n'));
         Assert.StartsWith($"error: {dt}: ", line);
@@ -149,7 +133,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     {
         var gt = Write("gt.json", content);
         var dt = Write("dt.json", "[]");
-        var (code, _, stderr) = Run("eval", "coco", "--gt", gt, "--dt", dt);
+        var (code, _, stderr) = CliRunner.Run("eval", "coco", "--gt", gt, "--dt", dt);
         Assert.Equal(2, code);
         var line = Assert.Single(stderr.TrimEnd().Split('\n'));
         Assert.StartsWith($"error: {gt}: ", line);
@@ -160,7 +144,7 @@ public sealed class EvalCocoCommandTests : IDisposable
     public void MissingFileIsAUserError()
     {
         var missing = Path.Combine(_dir, "nope.json");
-        var (code, _, stderr) = Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", missing);
+        var (code, _, stderr) = CliRunner.Run("eval", "coco", "--gt", Tiny("gt.json"), "--dt", missing);
         Assert.Equal(2, code);
         Assert.StartsWith($"error: {missing}: cannot read the file", stderr.Trim());
     }

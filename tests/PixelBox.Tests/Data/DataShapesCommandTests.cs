@@ -2,6 +2,8 @@ using PixelBox.Cli;
 
 namespace PixelBox.Tests.Data;
 
+// The CLI writes to the process-global console: never in parallel with tests that capture it.
+[Collection(PixelBox.Tests.Cli.CliRunner.Collection)]
 public class DataShapesCommandTests
 {
     [Fact]

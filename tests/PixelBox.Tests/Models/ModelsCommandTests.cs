@@ -5,6 +5,8 @@ using PixelBox.Cli;
 namespace PixelBox.Tests.Models;
 
 /// <summary>`pixelbox models` run in-process; output goes to the invocation's writer, not the global console.</summary>
+// The CLI writes to the process-global console: never in parallel with tests that capture it.
+[Collection(PixelBox.Tests.Cli.CliRunner.Collection)]
 public class ModelsCommandTests
 {
     static (int Code, string Out, string Err) Run(params string[] args)
