@@ -17,6 +17,8 @@ public static class TrainSegCommand
         var data = new Option<string>("--data") { Description = "Mask-folder dataset (images/, masks/, train.txt, val.txt, classes.txt)", HelpName = "DIR" };
         var model = new Option<string>("--model") { Description = $"Model name: {string.Join(", ", ModelRegistry.Names)}", HelpName = "NAME" };
         var output = new Option<string>("--out") { Description = "Run folder for checkpoints, metrics.jsonl and curves.png", Required = true, HelpName = "RUN" };
+        var width = new Option<int?>("--width") { Description = "unet-same: channels of the first level, doubling per level (default 32)", HelpName = "W" };
+        var depth = new Option<int?>("--depth") { Description = "unet-same: number of levels (default 5; sides must be multiples of 2^(depth-1))", HelpName = "D" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last.ckpt with its stored options (--data may point to the moved dataset)" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 30, HelpName = "N" };
         var iterations = new Option<long>("--iterations") { Description = "Run length in optimizer steps instead of epochs", HelpName = "N" };
@@ -41,7 +43,7 @@ public static class TrainSegCommand
 
         var command = new Command("seg", "Train a semantic segmentation model; writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.jsonl and RUN/curves.png.")
         {
-            data, model, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
+            data, model, width, depth, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
             polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, threads,
         };
         command.SetAction((parse, cancellation) =>
@@ -64,6 +66,9 @@ public static class TrainSegCommand
                 {
                     DataRoot = dataDir,
                     ModelName = modelName,
+                    ModelSize = parse.GetValue(width) is null && parse.GetValue(depth) is null
+                        ? null
+                        : new ModelSize(parse.GetValue(width) ?? 32, parse.GetValue(depth) ?? 5),
                     BatchSize = parse.GetValue(batchSize),
                     CropSize = parse.GetValue(crop),
                     MinScale = parse.GetValue(minScale),

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Data;
 using PixelBox.Models;
+using PixelBox.Models.Segmentation;
 
 namespace PixelBox.Training;
 
@@ -15,15 +16,28 @@ namespace PixelBox.Training;
 /// <param name="ClassNames">Name of each label.</param>
 /// <param name="Normalization">Input normalisation used in training.</param>
 /// <param name="IgnoreIndex">Mask label excluded from loss and metrics.</param>
+/// <param name="Size">Width and depth of a scalable model (unet-same); null for the registry's default.</param>
 public sealed record SegmentationModelInfo(
     string Name,
     int NumClasses,
     int InChannels,
     IReadOnlyList<string> ClassNames,
     Normalization Normalization,
-    int IgnoreIndex)
+    int IgnoreIndex,
+    ModelSize? Size = null)
 {
-    public SegmentationModel CreateModel() => ModelRegistry.Get(Name).Create(NumClasses, InChannels);
+    /// <summary>A freshly initialised model of this description.</summary>
+    public SegmentationModel CreateModel()
+    {
+        if (Size is null)
+            return ModelRegistry.Get(Name).Create(NumClasses, InChannels);
+        // The registry builds default sizes only; until it takes size options, the one scalable model is built here.
+        if (Name != "unet-same")
+            throw new InputException($"model '{Name}' has no size options (only unet-same takes a width and depth)");
+        if (Size.BaseWidth < 1 || Size.Depth < 2)
+            throw new InputException($"unet-same needs a base width >= 1 and a depth >= 2 (got {Size.BaseWidth} and {Size.Depth})");
+        return UNet.Same(NumClasses, InChannels, Size.BaseWidth, Size.Depth, batchNorm: true);
+    }
 
     public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, TrainingOptions.Json)!.AsObject();
 
@@ -47,3 +61,6 @@ public sealed record SegmentationModelInfo(
         return info;
     }
 }
+
+/// <summary>Size of a U-Net: channels of the first level (doubling per level) and number of levels.</summary>
+public sealed record ModelSize(int BaseWidth, int Depth);

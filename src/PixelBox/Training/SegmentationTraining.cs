@@ -16,6 +16,9 @@ public sealed record SegmentationTaskOptions
 
     public required string ModelName { get; init; }
 
+    /// <summary>Width and depth for unet-same; null for the registry's default size.</summary>
+    public ModelSize? ModelSize { get; init; }
+
     public string TrainSplit { get; init; } = "train";
 
     public string ValSplit { get; init; } = "val";
@@ -64,7 +67,8 @@ public sealed class SegmentationTraining : IDisposable
         Task = task;
         var trainSet = MaskFolderDataset.Open(task.DataRoot, task.TrainSplit);
         var valSet = MaskFolderDataset.Open(task.DataRoot, task.ValSplit);
-        Info = new SegmentationModelInfo(task.ModelName, trainSet.ClassNames.Count, 3, trainSet.ClassNames, task.Normalization, task.IgnoreIndex);
+        Info = new SegmentationModelInfo(task.ModelName, trainSet.ClassNames.Count, 3, trainSet.ClassNames, task.Normalization,
+            task.IgnoreIndex, task.ModelSize);
         if (Info.NumClasses < 2)
             throw new InputException(task.DataRoot, $"needs at least two classes, found {Info.NumClasses}");
 
@@ -73,7 +77,7 @@ public sealed class SegmentationTraining : IDisposable
         loss = SegmentationLoss.Create(task.Loss, new SegmentationLossOptions(task.ClassWeights, task.IgnoreIndex));
 
         torch.manual_seed(training.Seed);
-        Model = ModelRegistry.Get(task.ModelName).Create(Info.NumClasses, Info.InChannels);
+        Model = Info.CreateModel();
         Validator = new SegmentationValidator(valSet, Info, task.BatchSize);
         var augmentation = task.CropSize > 0
             ? new SegmentationAugmentation(task.CropSize, task.MinScale, task.MaxScale, task.HorizontalFlip, (byte)task.IgnoreIndex)

@@ -19,6 +19,9 @@ public sealed record ShapesDemoSettings
     public required int BatchSize { get; init; }
     public required double LearningRate { get; init; }
     public string Model { get; init; } = "unet-same";
+    public ModelSize Size { get; init; } = new(16, 4);
+    public string Loss { get; init; } = "ce+dice";
+    public int WarmupIterations { get; init; } = 20;
     public int Seed { get; init; } = 2015;
     public double ValFraction { get; init; } = 0.2;
 
@@ -34,7 +37,7 @@ public sealed record ShapesDemoSettings
     /// <summary>Under a minute: learns enough to beat predicting background everywhere.</summary>
     public static ShapesDemoSettings Quick { get; } = new()
     {
-        Images = 120, ImageSize = 64, Epochs = 2, BatchSize = 8, LearningRate = 3e-3, Overlays = 3,
+        Images = 300, ImageSize = 48, Epochs = 4, BatchSize = 8, LearningRate = 3e-3, Loss = "ce", WarmupIterations = 10, Overlays = 3,
     };
 }
 
@@ -93,6 +96,8 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
         {
             DataRoot = dataDir,
             ModelName = s.Model,
+            ModelSize = s.Size,
+            Loss = s.Loss,
             BatchSize = s.BatchSize,
             CropSize = 0,
         };
@@ -102,7 +107,7 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
             LearningRate = s.LearningRate,
             WeightDecay = 1e-4,
             Schedule = ScheduleKind.Cosine,
-            WarmupIterations = 20,
+            WarmupIterations = s.WarmupIterations,
             Epochs = s.Epochs,
             Seed = s.Seed,
         };

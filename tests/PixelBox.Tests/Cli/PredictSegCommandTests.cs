@@ -17,7 +17,7 @@ public class PredictSegCommandTests
     public void Predicts_a_folder_into_masks_and_overlays_of_the_input_sizes()
     {
         var dir = TinyTask.TempDir();
-        var info = new SegmentationModelInfo("unet-same", 5, 3, ShapesDataset.ClassNames, Normalization.ImageNet, 255);
+        var info = new SegmentationModelInfo("unet-same", 5, 3, ShapesDataset.ClassNames, Normalization.ImageNet, 255, new ModelSize(8, 3));
         torch.manual_seed(0);
         using (var model = info.CreateModel())
             Checkpoint.Write(Path.Combine(dir, "best.ckpt"), new JsonObject { ["model"] = info.ToJson() }, model, null);
@@ -49,7 +49,7 @@ public class PredictSegCommandTests
     public void A_single_image_and_bad_inputs()
     {
         var dir = TinyTask.TempDir();
-        var info = new SegmentationModelInfo("unet-same", 2, 3, ["bg", "fg"], Normalization.ImageNet, 255);
+        var info = new SegmentationModelInfo("unet-same", 2, 3, ["bg", "fg"], Normalization.ImageNet, 255, new ModelSize(4, 2));
         var checkpoint = Path.Combine(dir, "m.ckpt");
         using (var model = info.CreateModel())
             Checkpoint.Write(checkpoint, new JsonObject { ["model"] = info.ToJson() }, model, null);
