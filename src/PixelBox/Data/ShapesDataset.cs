@@ -24,8 +24,9 @@ public static class ShapesDataset
 {
     public static readonly string[] ClassNames = ["background", "circle", "square", "triangle", "star"];
 
-    /// <summary>A shape's circumscribed diameter is this fraction of the image side.</summary>
-    const double MinExtent = 0.10, MaxExtent = 0.40;
+    /// <summary>A shape's circumscribed diameter is this fraction of the image side: at least a fifth, so that even at
+    /// 64x64 a shape spans about 13 px and its form (not just a blob) decides its class.</summary>
+    const double MinExtent = 0.20, MaxExtent = 0.45;
     /// <summary>A new shape may not hide more than half of an earlier one, so every instance stays recognisable.</summary>
     const double MinVisibleFraction = 0.5;
     const int MinShapes = 2, MaxShapes = 6, PlacementAttempts = 30;
