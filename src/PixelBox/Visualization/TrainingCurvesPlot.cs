@@ -15,6 +15,7 @@ public static class TrainingCurvesPlot
         var lossPlot = figure.GetPlot(0);
         var lossLine = lossPlot.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
         lossLine.LegendText = "train loss";
+        lossPlot.Legend.Alignment = Alignment.UpperRight; // a falling loss leaves that corner free
         lossPlot.Title("Training loss");
         lossPlot.XLabel("epoch");
         lossPlot.YLabel("loss");
@@ -28,6 +29,10 @@ public static class TrainingCurvesPlot
         metricPlot.Title($"Validation {metricName}");
         metricPlot.XLabel("epoch");
         metricPlot.YLabel(metricName);
+
+        // Epochs are whole numbers: no 1.2, 1.4, ... ticks between them.
+        foreach (var plot in new[] { lossPlot, metricPlot })
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
 
         var png = figure.Render(width, height).GetImageBytes(ImageFormat.Png);
         AtomicFile.WriteAllBytes(path, png);
