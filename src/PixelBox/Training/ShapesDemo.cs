@@ -138,9 +138,9 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
             var image = new RgbImage(sample.Width, sample.Height, sample.Image);
             var truth = new IndexMask(sample.Width, sample.Height, sample.Mask);
             var predicted = predictor.Predict(image);
-            var picture = SegmentationOverlay.SideBySide(
+            var picture = SegmentationOverlay.Enlarge(SegmentationOverlay.SideBySide(
                 SegmentationOverlay.SideBySide(image, SegmentationOverlay.Blend(image, truth)),
-                SegmentationOverlay.Blend(image, predicted));
+                SegmentationOverlay.Blend(image, predicted)), OverlayScale(sample.Height));
             var path = Path.Combine(OutDir, "overlays", $"{sample.Id}.png");
             RgbImageFile.WritePng(path, picture);
             overlays.Add(path);
@@ -174,6 +174,9 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
         return new ShapesDemoResult(OutDir, metricsPath, checkpoint, curvesPath, confusionPath, overlays, info.ClassNames,
             matrix.PixelAccuracy, matrix.MeanIoU, iou, background.MeanIoU, state.Epoch, trainSeconds);
     }
+
+    /// <summary>Enlarges small demo images to about 256 px high so the overlays can be read.</summary>
+    static int OverlayScale(int height) => Math.Max(1, 256 / height);
 
     /// <summary>Reports generation progress synchronously (Progress&lt;T&gt; would post it later, out of order).</summary>
     sealed class DataProgressRelay(ShapesDemo demo) : IProgress<int>

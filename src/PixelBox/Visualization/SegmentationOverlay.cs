@@ -51,6 +51,26 @@ public static class SegmentationOverlay
         return new RgbImage(width, height, pixels);
     }
 
+    /// <summary>Each pixel repeated factor x factor times (nearest neighbour, so label edges stay crisp): small
+    /// images become big enough to look at.</summary>
+    public static RgbImage Enlarge(RgbImage image, int factor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        if (factor == 1) return image;
+        int width = image.Width * factor, height = image.Height * factor;
+        var pixels = new byte[(long)width * height * 3];
+        for (int y = 0; y < image.Height; y++)
+        {
+            var row = pixels.AsSpan(y * factor * width * 3, width * 3);
+            for (int x = 0; x < image.Width; x++)
+                for (int k = 0; k < factor; k++)
+                    image.Pixels.AsSpan((y * image.Width + x) * 3, 3).CopyTo(row[((x * factor + k) * 3)..]);
+            for (int k = 1; k < factor; k++)
+                row.CopyTo(pixels.AsSpan((y * factor + k) * width * 3, width * 3));
+        }
+        return new RgbImage(width, height, pixels);
+    }
+
     /// <summary>The picture <c>predict seg</c> writes: the image, and beside it the image with the mask blended in.</summary>
     public static RgbImage ImageAndBlend(RgbImage image, IndexMask mask, double alpha = 0.5) =>
         SideBySide(image, Blend(image, mask, alpha));

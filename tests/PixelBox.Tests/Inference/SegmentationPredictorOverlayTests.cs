@@ -38,6 +38,18 @@ public class SegmentationPredictorOverlayTests
     }
 
     [Fact]
+    public void Enlarge_repeats_every_pixel_in_a_factor_by_factor_block()
+    {
+        var image = new RgbImage(2, 1, [1, 2, 3, 4, 5, 6]);
+        var big = SegmentationOverlay.Enlarge(image, 2);
+        Assert.Equal((4, 2), (big.Width, big.Height));
+        byte[] row = [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6];
+        Assert.Equal([.. row, .. row], big.Pixels);
+        Assert.Same(image, SegmentationOverlay.Enlarge(image, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SegmentationOverlay.Enlarge(image, 0));
+    }
+
+    [Fact]
     public void Mismatched_sizes_are_rejected()
     {
         Assert.Throws<ArgumentException>(() =>
