@@ -128,7 +128,9 @@ static class CocoFastJson
 
     static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t';
 
-    static int SkipBom(byte[] bytes) => bytes.AsSpan().StartsWith("\xEF\xBB\xBF"u8) ? 3 : 0;
+    static int SkipBom(byte[] bytes) => bytes.AsSpan().StartsWith(Utf8Bom) ? 3 : 0;
+
+    static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
     /// <summary>One chunk's records, columns in file order (arrays grown as needed; Count are used).</summary>
     sealed class ResultChunk(int capacity)
@@ -718,7 +720,7 @@ static class CocoFastJson
             }
         }
 
-        /// <summary>Checks a number's grammar without converting it (finite unless the exponent is huge).</summary>
+        /// <summary>Checks a number's grammar without converting it (Utf8JsonReader converts skipped numbers neither).</summary>
         void SkipNumber()
         {
             var s = _s;
@@ -739,7 +741,16 @@ static class CocoFastJson
                     throw GiveUp.Instance;
             }
             if (i < s.Length && (s[i] | 0x20) == (byte)'e')
-                throw GiveUp.Instance; // rare in skipped values; CocoJson reads them
+            {
+                i++;
+                if (i < s.Length && (s[i] == (byte)'+' || s[i] == (byte)'-'))
+                    i++;
+                first = i;
+                while (i < s.Length && (uint)(s[i] - '0') <= 9)
+                    i++;
+                if (i == first)
+                    throw GiveUp.Instance;
+            }
             Pos = i;
         }
     }

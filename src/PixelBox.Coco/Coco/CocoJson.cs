@@ -240,7 +240,8 @@ public static class CocoJson
 
         public T Run<T>(ReadOnlySpan<byte> utf8, ParseFn<T> parse)
         {
-            if (utf8.StartsWith("\xEF\xBB\xBF"u8))
+            // the UTF-8 byte order mark (a "\xEF..."u8 literal would be the UTF-8 of U+00EF...)
+            if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
                 utf8 = utf8[3..];
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
             try

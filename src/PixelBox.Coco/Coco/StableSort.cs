@@ -13,8 +13,57 @@ static class StableSort
         var keys = keyBuffer.AsSpan(0, n);
         for (int i = 0; i < n; i++)
             keys[i] = ~OrderedBits(score[items[i]]);
-        // Tie-break by current position: sort (key, position) and restore items afterwards.
-        SortPairs(keys, items);
+        if (n >= RadixMinCount)
+            RadixSort(keys, items);
+        else
+            SortPairs(keys, items); // tie-break by current position: sort (key, position) and restore items
+    }
+
+    // Below this, a comparison sort beats the radix sort's four passes and histograms.
+    const int RadixMinCount = 4096;
+
+    /// <summary>
+    /// LSD radix sort of (key, item) pairs by key, 16 bits a pass. Each pass is a stable counting sort,
+    /// so equal keys keep their order; a pass whose digit is the same for every key is skipped.
+    /// </summary>
+    static void RadixSort(Span<ulong> keys, Span<int> items)
+    {
+        int n = keys.Length;
+        var keysTemp = new ulong[n];
+        var itemsTemp = new int[n];
+        var count = new int[1 << 16];
+        Span<ulong> fromKeys = keys, toKeys = keysTemp;
+        Span<int> fromItems = items, toItems = itemsTemp;
+        bool inTemp = false;
+        for (int shift = 0; shift < 64; shift += 16)
+        {
+            Array.Clear(count);
+            foreach (var k in fromKeys)
+                count[(int)(k >> shift) & 0xFFFF]++;
+            if (count[(int)(fromKeys[0] >> shift) & 0xFFFF] == n)
+                continue;
+            int sum = 0;
+            for (int b = 0; b < count.Length; b++)
+                (count[b], sum) = (sum, sum + count[b]);
+            for (int i = 0; i < n; i++)
+            {
+                int at = count[(int)(fromKeys[i] >> shift) & 0xFFFF]++;
+                toKeys[at] = fromKeys[i];
+                toItems[at] = fromItems[i];
+            }
+            var keysFrom = fromKeys;
+            fromKeys = toKeys;
+            toKeys = keysFrom;
+            var itemsFrom = fromItems;
+            fromItems = toItems;
+            toItems = itemsFrom;
+            inTemp = !inTemp;
+        }
+        if (inTemp)
+        {
+            fromKeys.CopyTo(keys);
+            fromItems.CopyTo(items);
+        }
     }
 
     /// <summary>Maps a double to an unsigned key with the same order (-0.0 and 0.0 equal).</summary>
