@@ -41,7 +41,10 @@ public sealed partial class CocoEvaluator
             var iou = new double[D * G];
             var bestIou = new double[D];
             ComputeIou(gts, sorted, iou, bestIou);
-            Match(iou, bestIou, D, G, ws.Perm.AsSpan(0, G), ws.IgnoreSorted.AsSpan(0, G), ws.CrowdSorted.AsSpan(0, G),
+            var all = new int[D];
+            for (int d = 0; d < D; d++)
+                all[d] = d;
+            Match(iou, bestIou, all, D, G, ws.Perm.AsSpan(0, G), ws.IgnoreSorted.AsSpan(0, G), ws.CrowdSorted.AsSpan(0, G),
                 thresholds, dtMatch, gtMatch);
         }
         var gtIds = new long[G];

@@ -211,6 +211,7 @@ public sealed partial class CocoEvaluator
         public int[] Dets = new int[128];
         public double[] Iou = new double[1024];
         public double[] BestIou = new double[128];
+        public int[] Candidates = new int[128];
         public int[] Perm = new int[64];
         public bool[] IgnoreSorted = new bool[64];
         public bool[] CrowdSorted = new bool[64];
@@ -290,11 +291,16 @@ public sealed partial class CocoEvaluator
         double lowestStart = double.PositiveInfinity;
         foreach (var t in thresholds)
             lowestStart = Math.Min(lowestStart, Math.Min(t, 1 - 1e-10));
+        int candidates = 0;
         if (matching)
         {
             Workspace.Ensure(ref ws.Iou, D * G);
             Workspace.Ensure(ref ws.BestIou, D);
+            Workspace.Ensure(ref ws.Candidates, D);
             ComputeIou(gts, sorted, ws.Iou.AsSpan(0, D * G), ws.BestIou.AsSpan(0, D));
+            for (int d = 0; d < D; d++)
+                if (ws.BestIou[d] >= lowestStart)
+                    ws.Candidates[candidates++] = d;
             Workspace.Ensure(ref ws.DtMatch, T * D);
             Workspace.Ensure(ref ws.GtMatch, T * G);
         }
@@ -321,8 +327,8 @@ public sealed partial class CocoEvaluator
             }
             var dtMatch = ws.DtMatch.AsSpan(0, T * D);
             var bestIou = ws.BestIou.AsSpan(0, D);
-            Match(ws.Iou.AsSpan(0, D * G), bestIou, D, G, ws.Perm.AsSpan(0, G), ws.IgnoreSorted.AsSpan(0, G),
-                ws.CrowdSorted.AsSpan(0, G), thresholds, dtMatch, ws.GtMatch.AsSpan(0, T * G));
+            Match(ws.Iou.AsSpan(0, D * G), bestIou, ws.Candidates.AsSpan(0, candidates), D, G, ws.Perm.AsSpan(0, G),
+                ws.IgnoreSorted.AsSpan(0, G), ws.CrowdSorted.AsSpan(0, G), thresholds, dtMatch, ws.GtMatch.AsSpan(0, T * G));
             for (int d = 0; d < D; d++)
             {
                 double area = _dt.Area[sorted[d]];
@@ -387,10 +393,14 @@ public sealed partial class CocoEvaluator
     /// GT so far starts at min(t, 1 - 1e-10); a GT already taken is skipped unless crowd; once a regular
     /// GT is matched, reaching the ignored GT (sorted last) stops the search; a GT with IoU >= the best so
     /// far replaces it (so of equal IoUs the later GT wins). dtMatch gets the sorted GT position or -1,
-    /// gtMatch the detection index or -1. A detection whose best IoU (<paramref name="bestIou"/>, +inf when
-    /// a NaN is among them) is below the starting bar cannot match, so its row is not searched.
+    /// gtMatch the detection index or -1. Only the <paramref name="candidates"/> (ascending detection
+    /// indices) are matched and get dtMatch entries: a detection whose best IoU (<paramref name="bestIou"/>,
+    /// +inf when a NaN is among them) is below every starting bar can take no GT, so leaving it out
+    /// changes nothing for the others; a candidate's row is likewise not searched at a threshold whose
+    /// bar is above its best IoU.
     /// </summary>
-    internal static void Match(ReadOnlySpan<double> iou, ReadOnlySpan<double> bestIou, int D, int G, ReadOnlySpan<int> perm,
+    internal static void Match(ReadOnlySpan<double> iou, ReadOnlySpan<double> bestIou, ReadOnlySpan<int> candidates,
+        int D, int G, ReadOnlySpan<int> perm,
         ReadOnlySpan<bool> ignoreSorted, ReadOnlySpan<bool> crowdSorted, double[] thresholds,
         Span<int> dtMatch, Span<int> gtMatch)
     {
@@ -399,7 +409,7 @@ public sealed partial class CocoEvaluator
         {
             double start = Math.Min(thresholds[t], 1 - 1e-10);
             var taken = gtMatch.Slice(t * G, G);
-            for (int d = 0; d < D; d++)
+            foreach (int d in candidates)
             {
                 if (bestIou[d] < start)
                 {

@@ -19,16 +19,6 @@ static class NumpyMath
         return sum / values.Length;
     }
 
-    /// <summary>np.mean(s[s > -1]) over the given values, or -1 when none is above -1 (pycocotools).</summary>
-    public static double MeanAboveMinusOne(IEnumerable<double> values)
-    {
-        var kept = new List<double>();
-        foreach (var v in values)
-            if (v > -1)
-                kept.Add(v);
-        return kept.Count == 0 ? -1 : Mean(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept));
-    }
-
     static double PairwiseSum(ReadOnlySpan<double> a)
     {
         int n = a.Length;
