@@ -26,10 +26,10 @@ static class CocoFastJson
 
     // ------------------------------------------------------------------------ results
     /// <summary>Box results (every record with a 4-number bbox and no segmentation), or null.</summary>
-    public static CocoDetections? TryReadDetections(byte[] bytes, string file)
+    public static CocoDetections? TryReadDetections(ReadOnlyMemory<byte> bytes, string file)
     {
-        int start = SkipBom(bytes);
-        var cuts = ChunkStarts(bytes, start);
+        int start = SkipBom(bytes.Span);
+        var cuts = ChunkStarts(bytes.Span, start);
         var parts = TryParseChunks(bytes, cuts);
         // a cut that was not a record boundary (inside a string): one sequential pass instead
         if (parts is null && cuts.Count > 1)
@@ -55,18 +55,18 @@ static class CocoFastJson
         return CocoResultsBuilder.Build(file, imageId, categoryId, score, box, null, boxBranch: true);
     }
 
-    static ResultChunk[]? TryParseChunks(byte[] bytes, List<int> starts)
+    static ResultChunk[]? TryParseChunks(ReadOnlyMemory<byte> bytes, List<int> starts)
     {
         var parts = new ResultChunk[starts.Count];
         try
         {
             if (starts.Count == 1)
-                parts[0] = ParseResultChunk(bytes, starts[0], int.MaxValue, first: true);
+                parts[0] = ParseResultChunk(bytes.Span, starts[0], int.MaxValue, first: true);
             else
                 Parallel.For(0, starts.Count, c =>
                 {
                     int end = c + 1 < starts.Count ? starts[c + 1] : int.MaxValue;
-                    parts[c] = ParseResultChunk(bytes, starts[c], end, first: c == 0);
+                    parts[c] = ParseResultChunk(bytes.Span, starts[c], end, first: c == 0);
                 });
             return parts;
         }
@@ -84,7 +84,7 @@ static class CocoFastJson
     /// chunk before must end exactly at that comma (by induction from the file's start, each chunk then
     /// starts at a real record).
     /// </summary>
-    static List<int> ChunkStarts(byte[] bytes, int start)
+    static List<int> ChunkStarts(ReadOnlySpan<byte> bytes, int start)
     {
         var cuts = new List<int> { start };
         if (Environment.ProcessorCount == 1)
@@ -102,9 +102,8 @@ static class CocoFastJson
     }
 
     /// <summary>Position of the comma in the first "}" ws "," ws "{" at or after <paramref name="from"/>, or -1.</summary>
-    static int FindBoundary(byte[] bytes, int from)
+    static int FindBoundary(ReadOnlySpan<byte> span, int from)
     {
-        var span = bytes.AsSpan();
         int pos = from;
         while (pos < span.Length)
         {
@@ -128,7 +127,7 @@ static class CocoFastJson
 
     static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t';
 
-    static int SkipBom(byte[] bytes) => bytes.AsSpan().StartsWith(Utf8Bom) ? 3 : 0;
+    static int SkipBom(ReadOnlySpan<byte> bytes) => bytes.StartsWith(Utf8Bom) ? 3 : 0;
 
     static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
@@ -153,7 +152,7 @@ static class CocoFastJson
     /// Parses the records from <paramref name="start"/> (the list's '[' for the first chunk, else the
     /// boundary comma) until the comma at <paramref name="end"/>, or to the list's ']' for the last chunk.
     /// </summary>
-    static ResultChunk ParseResultChunk(byte[] bytes, int start, int end, bool first)
+    static ResultChunk ParseResultChunk(ReadOnlySpan<byte> bytes, int start, int end, bool first)
     {
         var s = new Scanner(bytes, start);
         bool last = end == int.MaxValue;
@@ -223,11 +222,11 @@ static class CocoFastJson
 
     // ------------------------------------------------------------------- ground truth
     /// <summary>A ground truth with a bbox on every annotation (segmentations skipped), or null.</summary>
-    public static CocoGroundTruth? TryReadGroundTruth(byte[] bytes)
+    public static CocoGroundTruth? TryReadGroundTruth(ReadOnlyMemory<byte> bytes)
     {
         try
         {
-            return ReadGroundTruth(new Scanner(bytes, SkipBom(bytes)));
+            return ReadGroundTruth(new Scanner(bytes.Span, SkipBom(bytes.Span)));
         }
         catch (GiveUp)
         {

@@ -14,20 +14,24 @@ public static class CocoJson
     /// <summary>Reads a ground-truth file. Segmentations are read only for segm evaluation.</summary>
     public static CocoGroundTruth ReadGroundTruth(string path, CocoIouType iouType)
     {
-        var bytes = ReadFile(path);
-        // bbox evaluation skips segmentations: the fast scanner reads the usual files, this parser the rest
-        if (iouType == CocoIouType.Bbox && CocoFastJson.TryReadGroundTruth(bytes) is { } fast)
-            return fast;
-        return ParseGroundTruth(bytes, path, iouType);
+        // bbox evaluation skips segmentations: the fast scanner reads the usual files (mapped, not
+        // copied), this parser the rest
+        if (iouType == CocoIouType.Bbox)
+            using (var mapped = MappedFile.Open(path))
+                if (CocoFastJson.TryReadGroundTruth(mapped.Memory) is { } fast)
+                    return fast;
+        return ParseGroundTruth(ReadFile(path), path, iouType);
     }
 
     /// <summary>Reads a results file (a JSON list; an empty list is valid).</summary>
     public static CocoDetections ReadDetections(string path, CocoIouType iouType)
     {
-        var bytes = ReadFile(path);
         bool segm = iouType == CocoIouType.Segm;
-        if (!segm && CocoFastJson.TryReadDetections(bytes, path) is { } fast)
-            return fast;
+        if (!segm)
+            using (var mapped = MappedFile.Open(path))
+                if (CocoFastJson.TryReadDetections(mapped.Memory, path) is { } fast)
+                    return fast;
+        var bytes = ReadFile(path);
         // Big files are parsed in chunks on all cores; any doubt (odd layout, an error) falls back to
         // one sequential pass, which also gives the exact error message.
         if (bytes.Length >= ChunkedMinBytes && Environment.ProcessorCount > 1 && TryParseChunked(bytes, path, segm) is { } chunked)
