@@ -32,8 +32,8 @@ public sealed partial class CocoEvaluator
         _gt = groundTruth;
         _dt = detections;
         Params = (parameters ?? new CocoParams()).Normalized();
-        ImageIds = SortedUnique(Params.ImageIds ?? groundTruth.Images.Select(i => i.Id));
-        CategoryIds = SortedUnique(Params.CategoryIds ?? groundTruth.Categories.Select(c => c.Id));
+        ImageIds = SortedUnique(Params.ImageIds ?? Array.ConvertAll(groundTruth.Images, i => i.Id));
+        CategoryIds = SortedUnique(Params.CategoryIds ?? Array.ConvertAll(groundTruth.Categories, c => c.Id));
         _imageIndex = IndexOf(ImageIds);
         _categoryIndex = IndexOf(CategoryIds);
         _gtGroups = Group(groundTruth.ImageId, groundTruth.CategoryId);
@@ -42,11 +42,15 @@ public sealed partial class CocoEvaluator
             PrepareMasks();
     }
 
-    static long[] SortedUnique(IEnumerable<long> ids)
+    static long[] SortedUnique(long[] ids)
     {
-        var a = ids.Distinct().ToArray();
+        var a = (long[])ids.Clone();
         Array.Sort(a);
-        return a;
+        int n = 0;
+        for (int i = 0; i < a.Length; i++)
+            if (i == 0 || a[i] != a[n - 1])
+                a[n++] = a[i];
+        return n == a.Length ? a : a[..n];
     }
 
     static Dictionary<long, int> IndexOf(long[] ids)
@@ -173,14 +177,16 @@ public sealed partial class CocoEvaluator
         int groups = GroupCount, maxDets = Params.MaxDetections[^1];
         long total = _gtGroups.Order.Length + (long)_dtGroups.Order.Length;
         long target = Math.Max(4096, total / (8 * Environment.ProcessorCount));
+        // the pieces of split (big) groups first, so the last pieces to finish are small ones
         var pieces = new List<Piece>();
+        var whole = new List<Piece>();
         for (int g = 0; g < groups; g++)
         {
             int gLo = _gtGroups.GroupStart[g], gHi = _gtGroups.GroupStart[g + 1];
             int dLo = _dtGroups.GroupStart[g], dHi = _dtGroups.GroupStart[g + 1];
             if (gHi - gLo + dHi - dLo <= target)
             {
-                pieces.Add(new Piece(g, gLo, gHi, dLo, dHi, 0, LastOfGroup: true));
+                whole.Add(new Piece(g, gLo, gHi, dLo, dHi, 0, LastOfGroup: true));
                 continue;
             }
             int gp = gLo, dp = dLo, kept = 0;
@@ -200,8 +206,7 @@ public sealed partial class CocoEvaluator
             }
             pieces.Add(new Piece(g, pieceGt, gHi, pieceDt, dHi, pieceOut, LastOfGroup: true));
         }
-        // biggest first, so the last pieces to finish are small ones
-        pieces.Sort((x, y) => (y.GtEnd - y.GtStart + y.DtEnd - y.DtStart).CompareTo(x.GtEnd - x.GtStart + x.DtEnd - x.DtStart));
+        pieces.AddRange(whole);
         return pieces;
     }
 
