@@ -532,9 +532,13 @@ static class CocoFastJson
             int open = Pos;
             int end = StringEnd(open + 1, out bool escaped);
             Pos = end + 1;
-            if (!escaped)
-                return System.Text.Encoding.UTF8.GetString(_s[(open + 1)..end]);
-            var reader = new Utf8JsonReader(_s[open..Pos]);
+            return escaped ? Unescape(_s[open..Pos]) : System.Text.Encoding.UTF8.GetString(_s[(open + 1)..end]);
+        }
+
+        // apart, so System.Text.Json loads only for a name that has escapes
+        static string Unescape(ReadOnlySpan<byte> quoted)
+        {
+            var reader = new Utf8JsonReader(quoted);
             reader.Read();
             return reader.GetString()!;
         }
