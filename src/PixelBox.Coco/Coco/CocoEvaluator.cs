@@ -15,6 +15,8 @@ public sealed partial class CocoEvaluator
     // Ground truth and detections of the evaluated images/categories, ordered by (group, image) and
     // file order within a cell; a group is one category (or every category when UseCategories is off).
     readonly Grouping _gtGroups, _dtGroups;
+    // the lowest IoU a match needs at any threshold: a detection whose best IoU is under it matches nothing
+    readonly double _lowestStart;
 
     public CocoParams Params { get; }
 
@@ -36,8 +38,13 @@ public sealed partial class CocoEvaluator
         CategoryIds = SortedUnique(Params.CategoryIds ?? Array.ConvertAll(groundTruth.Categories, c => c.Id));
         _imageIndex = IndexOf(ImageIds);
         _categoryIndex = IndexOf(CategoryIds);
-        _gtGroups = Group(groundTruth.ImageId, groundTruth.CategoryId);
+        // the two groupings are independent: the ground truth's on another core
+        var gtGroups = Task.Run(() => Group(groundTruth.ImageId, groundTruth.CategoryId));
         _dtGroups = Group(detections.ImageId, detections.CategoryId);
+        _gtGroups = gtGroups.Result;
+        _lowestStart = double.PositiveInfinity;
+        foreach (var t in Params.IouThresholds)
+            _lowestStart = Math.Min(_lowestStart, Math.Min(t, 1 - 1e-10));
         if (Params.IouType == CocoIouType.Segm)
             PrepareMasks();
     }
@@ -292,10 +299,7 @@ public sealed partial class CocoEvaluator
         int T = thresholds.Length;
         var areas = Params.AreaRanges;
         bool matching = G > 0 && D > 0;
-        // a detection whose best IoU is under every threshold's starting bar matches nothing
-        double lowestStart = double.PositiveInfinity;
-        foreach (var t in thresholds)
-            lowestStart = Math.Min(lowestStart, Math.Min(t, 1 - 1e-10));
+        double lowestStart = _lowestStart;
         int candidates = 0;
         if (matching)
         {
