@@ -141,3 +141,28 @@ public class CocoJsonTests
         }
     }
 }
+
+public class StableSortTests
+{
+    /// <summary>Both paths (comparison sort, radix sort) against LINQ's stable OrderByDescending, ties included.</summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(5000)]
+    [InlineData(100_000)]
+    public void ByScoreDescendingIsStable(int n)
+    {
+        var random = new Random(n);
+        // few distinct values, so there are many ties; -0.0 and 0.0 are equal
+        double[] pool = [0.0, -0.0, 1.0, 0.5, 0.25, 1e-300, 0.999999999, 0.1, 0.30000000000000004, 0.3];
+        var score = new double[n];
+        for (int i = 0; i < n; i++)
+            score[i] = random.Next(3) == 0 ? pool[random.Next(pool.Length)] : random.NextDouble();
+        var items = Enumerable.Range(0, n).Select(i => (i * 7919) % n).Distinct().ToArray();
+        var expected = items.OrderByDescending(i => score[i]).ToArray();
+        var actual = (int[])items.Clone();
+        StableSort.ByScoreDescending(score, actual, new ulong[n]);
+        Assert.Equal(expected, actual);
+    }
+}
