@@ -38,11 +38,7 @@ public sealed class CocoEvaluation
         var scores = new double[precision.Length];
         var recall = new double[T * K * A * M];
         Array.Fill(recall, -1.0);
-        Parallel.For(0, K, () => new double[2 * T * R * A * M], (k, _, block) =>
-        {
-            AccumulateGroup(k, precision, scores, recall, block);
-            return block;
-        }, _ => { });
+        WorkSharing.For(K, () => new double[2 * T * R * A * M], (k, block) => AccumulateGroup(k, precision, scores, recall, block));
         return new CocoAccumulation(p, CategoryIds, precision, recall, scores);
     }
 

@@ -152,7 +152,7 @@ public sealed partial class CocoEvaluator
         for (int g = 0; g < groups.Length; g++)
             groups[g] = new GroupResult(_dtGroups.GroupStart[g + 1] - _dtGroups.GroupStart[g], A);
         var pieces = Pieces();
-        Parallel.For(0, pieces.Count, () => new Workspace(A), (p, _, ws) =>
+        WorkSharing.For(pieces.Count, () => new Workspace(A), (p, ws) =>
         {
             var piece = pieces[p];
             var result = groups[piece.Group];
@@ -163,8 +163,7 @@ public sealed partial class CocoEvaluator
                 Interlocked.Add(ref result.NumGt[a], numGt[a]);
             if (piece.LastOfGroup)
                 result.Count = end;
-            return ws;
-        }, _ => { });
+        });
         return new CocoEvaluation(Params, Params.UseCategories ? CategoryIds : [-1], ImageIds.Length, groups);
     }
 

@@ -63,7 +63,7 @@ static class CocoFastJson
             if (starts.Count == 1)
                 parts[0] = ParseResultChunk(bytes.Span, starts[0], int.MaxValue, first: true);
             else
-                Parallel.For(0, starts.Count, c =>
+                WorkSharing.For(starts.Count, c =>
                 {
                     int end = c + 1 < starts.Count ? starts[c + 1] : int.MaxValue;
                     parts[c] = ParseResultChunk(bytes.Span, starts[c], end, first: c == 0);
