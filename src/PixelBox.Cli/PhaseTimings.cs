@@ -23,7 +23,7 @@ sealed class PhaseTimings
         var now = SinceStart();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"timing: {phase}: {(now - _last).TotalMilliseconds:F0} ms (wall since start {now.TotalMilliseconds:F0} ms, cpu {cpu.TotalMilliseconds:F0} ms, GC pauses {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms in {GC.CollectionCount(0)} collections, {GC.CollectionCount(2)} of gen2)"));
+            $"timing: {phase}: {(now - _last).TotalMilliseconds:F0} ms (wall since start {now.TotalMilliseconds:F0} ms, cpu {cpu.TotalMilliseconds:F0} ms, GC pauses {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms in {GC.CollectionCount(0)} collections, {GC.CollectionCount(2)} of gen2, JIT {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount()} methods)"));
         _last = now;
     }
 }

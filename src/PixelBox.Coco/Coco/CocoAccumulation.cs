@@ -35,7 +35,7 @@ public sealed class CocoAccumulation
     public int IouIndex(double iou) => Array.IndexOf(Params.IouThresholds, iou);
 
     /// <summary>
-    /// Mean precision (ap = true) or recall over entries > -1 (pycocotools' _summarize), -1 if none. Null
+    /// Mean precision (ap = true) or recall over entries > -1 (pycocotools' np.mean(s[s > -1])), -1 if none. Null
     /// selectors mean all; entries are visited in C order so the pairwise sum matches numpy's.
     /// </summary>
     public double Mean(bool ap, int? t = null, int? k = null, int a = 0, int m = -1)
@@ -44,22 +44,28 @@ public sealed class CocoAccumulation
             m = M - 1;
         int t0 = t ?? 0, t1 = t.HasValue ? t0 + 1 : T;
         int k0 = k ?? 0, k1 = k.HasValue ? k0 + 1 : K;
-        var values = new List<double>();
+        // the entries > -1 gathered in C order into a pooled buffer (the summary means read ~80k values)
+        var kept = System.Buffers.ArrayPool<double>.Shared.Rent((t1 - t0) * (ap ? R : 1) * (k1 - k0));
+        int n = 0;
         for (int ti = t0; ti < t1; ti++)
         {
             if (ap)
             {
                 for (int r = 0; r < R; r++)
                     for (int ki = k0; ki < k1; ki++)
-                        values.Add(PrecisionAt(ti, r, ki, a, m));
+                        if (PrecisionAt(ti, r, ki, a, m) is var v && v > -1)
+                            kept[n++] = v;
             }
             else
             {
                 for (int ki = k0; ki < k1; ki++)
-                    values.Add(RecallAt(ti, ki, a, m));
+                    if (RecallAt(ti, ki, a, m) is var v && v > -1)
+                        kept[n++] = v;
             }
         }
-        return NumpyMath.MeanAboveMinusOne(values);
+        double mean = n == 0 ? -1 : NumpyMath.Mean(kept.AsSpan(0, n));
+        System.Buffers.ArrayPool<double>.Shared.Return(kept);
+        return mean;
     }
 
     /// <summary>Step 3: the summary lines and stats (12 for the default parameters).</summary>

@@ -33,13 +33,12 @@ public sealed class CocoEvaluation
         var p = Params;
         int T = p.IouThresholds.Length, R = p.RecallThresholds.Length, K = _groups.Length;
         int A = p.AreaRanges.Length, M = p.MaxDetections.Length;
+        // every category writes all its precision/score entries (from a per-thread block, below)
         var precision = new double[T * R * K * A * M];
         var scores = new double[precision.Length];
         var recall = new double[T * K * A * M];
-        Array.Fill(precision, -1.0);
-        Array.Fill(scores, -1.0);
         Array.Fill(recall, -1.0);
-        Parallel.For(0, K, k => AccumulateGroup(k, precision, scores, recall));
+        WorkSharing.For(K, () => new double[2 * T * R * A * M], (k, block) => AccumulateGroup(k, precision, scores, recall, block));
         return new CocoAccumulation(p, CategoryIds, precision, recall, scores);
     }
 
@@ -51,7 +50,12 @@ public sealed class CocoEvaluation
     /// So a single pass per (area, maxDets) records, per threshold, the running TP/FP counts at each TP
     /// (plus the first detection), and the divisions run only over those points, in pycocotools' formulas.
     /// </summary>
-    void AccumulateGroup(int k, double[] precision, double[] scores, double[] recall)
+    /// <remarks>
+    /// Category k's precision and scores go to <paramref name="block"/>, laid out [T,R,A,M], then out to
+    /// [T,R,K,A,M] one (t, r) run of A*M adjacent entries at a time: written there one by one, consecutive
+    /// entries were K*A*M apart and almost each one touched a new cache line.
+    /// </remarks>
+    void AccumulateGroup(int k, double[] precision, double[] scores, double[] recall, double[] block)
     {
         var p = Params;
         var group = _groups[k];
@@ -76,6 +80,11 @@ public sealed class CocoEvaluation
                 fpBitsSorted[a * count + i] = group.FpBits(a, j);
             }
         }
+        int blockSize = T * R * A * M;
+        var blockPrecision = block.AsSpan(0, blockSize);
+        var blockScores = block.AsSpan(blockSize, blockSize);
+        blockPrecision.Fill(-1.0);
+        blockScores.Fill(-1.0);
         uint all = T == 32 ? uint.MaxValue : (1u << T) - 1;
         var fpOnly = new int[T];
         var tpCount = new int[T];
@@ -161,13 +170,19 @@ public sealed class CocoEvaluation
                     {
                         while (pi < n && rc[pi] < recThrs[r])
                             pi++;
-                        int at = (((t * R + r) * K + k) * A + a) * M + m;
+                        int at = ((t * R + r) * A + a) * M + m;
                         bool reached = pi < n;
-                        precision[at] = reached ? pr[pi] : 0;
-                        scores[at] = reached ? score[pointEntry[t * capacity + pi]] : 0;
+                        blockPrecision[at] = reached ? pr[pi] : 0;
+                        blockScores[at] = reached ? score[pointEntry[t * capacity + pi]] : 0;
                     }
                 }
             }
+        }
+        int run = A * M;
+        for (int tr = 0; tr < T * R; tr++)
+        {
+            blockPrecision.Slice(tr * run, run).CopyTo(precision.AsSpan((tr * K + k) * run, run));
+            blockScores.Slice(tr * run, run).CopyTo(scores.AsSpan((tr * K + k) * run, run));
         }
     }
 

@@ -21,7 +21,7 @@ public sealed partial class CocoEvaluator
         var (gts, dts) = Cell(imageId, categoryId);
         if (gts.Length == 0 && dts.Length == 0)
             return null;
-        var ws = new Workspace();
+        var ws = new Workspace(Params.AreaRanges.Length);
         int G = gts.Length;
         int D = SortDetections(dts, ws);
         var sorted = ws.Dets.AsSpan(0, D).ToArray();
@@ -39,8 +39,12 @@ public sealed partial class CocoEvaluator
         if (G > 0 && D > 0)
         {
             var iou = new double[D * G];
-            ComputeIou(gts, sorted, iou);
-            Match(iou, D, G, ws.Perm.AsSpan(0, G), ws.IgnoreSorted.AsSpan(0, G), ws.CrowdSorted.AsSpan(0, G),
+            var bestIou = new double[D];
+            ComputeIou(gts, sorted, iou, bestIou);
+            var all = new int[D];
+            for (int d = 0; d < D; d++)
+                all[d] = d;
+            Match(iou, bestIou, all, D, G, ws.Perm.AsSpan(0, G), ws.IgnoreSorted.AsSpan(0, G), ws.CrowdSorted.AsSpan(0, G),
                 thresholds, dtMatch, gtMatch);
         }
         var gtIds = new long[G];
@@ -84,12 +88,12 @@ public sealed partial class CocoEvaluator
     public double[,] ComputeIou(long imageId, long categoryId)
     {
         var (gts, dts) = Cell(imageId, categoryId);
-        var ws = new Workspace();
+        var ws = new Workspace(Params.AreaRanges.Length);
         int D = SortDetections(dts, ws);
         var sorted = ws.Dets.AsSpan(0, D).ToArray();
         var flat = new double[D * gts.Length];
         if (D > 0 && gts.Length > 0)
-            ComputeIou(gts, sorted, flat);
+            ComputeIou(gts, sorted, flat, new double[D]);
         var result = new double[D, gts.Length];
         for (int d = 0; d < D; d++)
             for (int g = 0; g < gts.Length; g++)

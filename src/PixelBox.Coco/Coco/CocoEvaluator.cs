@@ -15,6 +15,8 @@ public sealed partial class CocoEvaluator
     // Ground truth and detections of the evaluated images/categories, ordered by (group, image) and
     // file order within a cell; a group is one category (or every category when UseCategories is off).
     readonly Grouping _gtGroups, _dtGroups;
+    // the lowest IoU a match needs at any threshold: a detection whose best IoU is under it matches nothing
+    readonly double _lowestStart;
 
     public CocoParams Params { get; }
 
@@ -32,21 +34,30 @@ public sealed partial class CocoEvaluator
         _gt = groundTruth;
         _dt = detections;
         Params = (parameters ?? new CocoParams()).Normalized();
-        ImageIds = SortedUnique(Params.ImageIds ?? groundTruth.Images.Select(i => i.Id));
-        CategoryIds = SortedUnique(Params.CategoryIds ?? groundTruth.Categories.Select(c => c.Id));
+        ImageIds = SortedUnique(Params.ImageIds ?? Array.ConvertAll(groundTruth.Images, i => i.Id));
+        CategoryIds = SortedUnique(Params.CategoryIds ?? Array.ConvertAll(groundTruth.Categories, c => c.Id));
         _imageIndex = IndexOf(ImageIds);
         _categoryIndex = IndexOf(CategoryIds);
-        _gtGroups = Group(groundTruth.ImageId, groundTruth.CategoryId);
+        // the two groupings are independent: the ground truth's on another core
+        var gtGroups = Task.Run(() => Group(groundTruth.ImageId, groundTruth.CategoryId));
         _dtGroups = Group(detections.ImageId, detections.CategoryId);
+        _gtGroups = gtGroups.Result;
+        _lowestStart = double.PositiveInfinity;
+        foreach (var t in Params.IouThresholds)
+            _lowestStart = Math.Min(_lowestStart, Math.Min(t, 1 - 1e-10));
         if (Params.IouType == CocoIouType.Segm)
             PrepareMasks();
     }
 
-    static long[] SortedUnique(IEnumerable<long> ids)
+    static long[] SortedUnique(long[] ids)
     {
-        var a = ids.Distinct().ToArray();
+        var a = (long[])ids.Clone();
         Array.Sort(a);
-        return a;
+        int n = 0;
+        for (int i = 0; i < a.Length; i++)
+            if (i == 0 || a[i] != a[n - 1])
+                a[n++] = a[i];
+        return n == a.Length ? a : a[..n];
     }
 
     static Dictionary<long, int> IndexOf(long[] ids)
@@ -136,26 +147,89 @@ public sealed partial class CocoEvaluator
     /// <summary>Matches detections to ground truth for every image, category and area range.</summary>
     public CocoEvaluation Evaluate()
     {
+        int A = Params.AreaRanges.Length;
         var groups = new GroupResult[GroupCount];
-        Parallel.For(0, groups.Length, () => new Workspace(), (g, _, ws) =>
+        for (int g = 0; g < groups.Length; g++)
+            groups[g] = new GroupResult(_dtGroups.GroupStart[g + 1] - _dtGroups.GroupStart[g], A);
+        var pieces = Pieces();
+        WorkSharing.For(pieces.Count, () => new Workspace(A), (p, ws) =>
         {
-            groups[g] = EvaluateGroup(g, ws);
-            return ws;
-        }, _ => { });
+            var piece = pieces[p];
+            var result = groups[piece.Group];
+            var numGt = ws.NumGt;
+            Array.Clear(numGt);
+            int end = EvaluatePiece(piece, ws, result, numGt);
+            for (int a = 0; a < A; a++)
+                Interlocked.Add(ref result.NumGt[a], numGt[a]);
+            if (piece.LastOfGroup)
+                result.Count = end;
+        });
         return new CocoEvaluation(Params, Params.UseCategories ? CategoryIds : [-1], ImageIds.Length, groups);
     }
 
+    /// <summary>
+    /// A run of whole cells (images) of one group: ground truth [GtStart, GtEnd), detections [DtStart,
+    /// DtEnd) of the grouping, results written from OutStart (the kept detections of the cells before).
+    /// </summary>
+    readonly record struct Piece(int Group, int GtStart, int GtEnd, int DtStart, int DtEnd, int OutStart, bool LastOfGroup);
+
+    /// <summary>
+    /// Splits the work into pieces of roughly equal size on image boundaries, so that one big category
+    /// does not leave the other cores idle; every piece writes its own slots of its group's result, in the
+    /// same order as one pass over the group would.
+    /// </summary>
+    List<Piece> Pieces()
+    {
+        int groups = GroupCount, maxDets = Params.MaxDetections[^1];
+        long total = _gtGroups.Order.Length + (long)_dtGroups.Order.Length;
+        long target = Math.Max(4096, total / (8 * Environment.ProcessorCount));
+        // the pieces of split (big) groups first, so the last pieces to finish are small ones
+        var pieces = new List<Piece>();
+        var whole = new List<Piece>();
+        for (int g = 0; g < groups; g++)
+        {
+            int gLo = _gtGroups.GroupStart[g], gHi = _gtGroups.GroupStart[g + 1];
+            int dLo = _dtGroups.GroupStart[g], dHi = _dtGroups.GroupStart[g + 1];
+            if (gHi - gLo + dHi - dLo <= target)
+            {
+                whole.Add(new Piece(g, gLo, gHi, dLo, dHi, 0, LastOfGroup: true));
+                continue;
+            }
+            int gp = gLo, dp = dLo, kept = 0;
+            int pieceGt = gLo, pieceDt = dLo, pieceOut = 0;
+            while (gp < gHi || dp < dHi)
+            {
+                int image = Math.Min(gp < gHi ? _gtGroups.Image[gp] : int.MaxValue, dp < dHi ? _dtGroups.Image[dp] : int.MaxValue);
+                int dStart = dp;
+                while (gp < gHi && _gtGroups.Image[gp] == image) gp++;
+                while (dp < dHi && _dtGroups.Image[dp] == image) dp++;
+                kept += Math.Min(dp - dStart, maxDets);
+                if (gp - pieceGt + dp - pieceDt >= target && (gp < gHi || dp < dHi))
+                {
+                    pieces.Add(new Piece(g, pieceGt, gp, pieceDt, dp, pieceOut, LastOfGroup: false));
+                    (pieceGt, pieceDt, pieceOut) = (gp, dp, kept);
+                }
+            }
+            pieces.Add(new Piece(g, pieceGt, gHi, pieceDt, dHi, pieceOut, LastOfGroup: true));
+        }
+        pieces.AddRange(whole);
+        return pieces;
+    }
+
     /// <summary>Per-thread scratch buffers, grown on demand so inner loops never allocate.</summary>
-    sealed class Workspace
+    sealed class Workspace(int areaRanges)
     {
         public int[] Dets = new int[128];
         public double[] Iou = new double[1024];
+        public double[] BestIou = new double[128];
+        public int[] Candidates = new int[128];
         public int[] Perm = new int[64];
         public bool[] IgnoreSorted = new bool[64];
         public bool[] CrowdSorted = new bool[64];
         public int[] DtMatch = new int[1024];
         public int[] GtMatch = new int[1024];
         public ulong[] SortKeys = new ulong[128];
+        public readonly int[] NumGt = new int[areaRanges];
 
         public static void Ensure<T>(ref T[] a, int n)
         {
@@ -164,23 +238,22 @@ public sealed partial class CocoEvaluator
         }
     }
 
-    GroupResult EvaluateGroup(int g, Workspace ws)
+    /// <summary>Evaluates a piece's cells; returns the result index after its last detection.</summary>
+    int EvaluatePiece(Piece piece, Workspace ws, GroupResult result, int[] numGt)
     {
-        int gLo = _gtGroups.GroupStart[g], gHi = _gtGroups.GroupStart[g + 1];
-        int dLo = _dtGroups.GroupStart[g], dHi = _dtGroups.GroupStart[g + 1];
-        var result = new GroupResult(dHi - dLo, Params.AreaRanges.Length);
-        int gp = gLo, dp = dLo;
+        int gp = piece.GtStart, dp = piece.DtStart, gHi = piece.GtEnd, dHi = piece.DtEnd;
+        int at = piece.OutStart;
         while (gp < gHi || dp < dHi)
         {
             int image = Math.Min(gp < gHi ? _gtGroups.Image[gp] : int.MaxValue, dp < dHi ? _dtGroups.Image[dp] : int.MaxValue);
             int gEnd = gp, dEnd = dp;
             while (gEnd < gHi && _gtGroups.Image[gEnd] == image) gEnd++;
             while (dEnd < dHi && _dtGroups.Image[dEnd] == image) dEnd++;
-            EvaluateCell(_gtGroups.Order.AsSpan(gp, gEnd - gp), _dtGroups.Order.AsSpan(dp, dEnd - dp), ws, result);
+            at = EvaluateCell(_gtGroups.Order.AsSpan(gp, gEnd - gp), _dtGroups.Order.AsSpan(dp, dEnd - dp), ws, result, at, numGt);
             gp = gEnd;
             dp = dEnd;
         }
-        return result;
+        return at;
     }
 
     /// <summary>Sorts a cell's detections by score, highest first, stable; keeps the top maxDets.</summary>
@@ -215,7 +288,8 @@ public sealed partial class CocoEvaluator
         return Math.Min(n, Params.MaxDetections[^1]);
     }
 
-    void EvaluateCell(ReadOnlySpan<int> gts, ReadOnlySpan<int> dts, Workspace ws, GroupResult result)
+    /// <summary>Evaluates one image x group cell, writing its kept detections from <paramref name="at"/>; returns the index after them.</summary>
+    int EvaluateCell(ReadOnlySpan<int> gts, ReadOnlySpan<int> dts, Workspace ws, GroupResult result, int at, int[] numGt)
     {
         int G = gts.Length;
         int D = SortDetections(dts, ws);
@@ -224,23 +298,30 @@ public sealed partial class CocoEvaluator
         int T = thresholds.Length;
         var areas = Params.AreaRanges;
         bool matching = G > 0 && D > 0;
+        double lowestStart = _lowestStart;
+        int candidates = 0;
         if (matching)
         {
             Workspace.Ensure(ref ws.Iou, D * G);
-            ComputeIou(gts, sorted, ws.Iou.AsSpan(0, D * G));
+            Workspace.Ensure(ref ws.BestIou, D);
+            Workspace.Ensure(ref ws.Candidates, D);
+            ComputeIou(gts, sorted, ws.Iou.AsSpan(0, D * G), ws.BestIou.AsSpan(0, D));
+            for (int d = 0; d < D; d++)
+                if (ws.BestIou[d] >= lowestStart)
+                    ws.Candidates[candidates++] = d;
             Workspace.Ensure(ref ws.DtMatch, T * D);
             Workspace.Ensure(ref ws.GtMatch, T * G);
         }
         Workspace.Ensure(ref ws.Perm, G);
         Workspace.Ensure(ref ws.IgnoreSorted, G);
         Workspace.Ensure(ref ws.CrowdSorted, G);
-        int baseIndex = result.Add(sorted, _dt.Score);
+        result.Set(at, sorted, _dt.Score);
         uint all = T == 32 ? uint.MaxValue : (1u << T) - 1;
         for (int a = 0; a < areas.Length; a++)
         {
             double lo = areas[a].Min, hi = areas[a].Max;
             int kept = SortGroundTruth(gts, lo, hi, ws);
-            result.NumGt[a] += kept;
+            numGt[a] += kept;
             if (D == 0)
                 continue;
             if (!matching)
@@ -248,17 +329,24 @@ public sealed partial class CocoEvaluator
                 for (int d = 0; d < D; d++)
                 {
                     double area = _dt.Area[sorted[d]];
-                    result.SetBits(a, baseIndex + d, 0, area < lo || area > hi ? 0u : all);
+                    result.SetBits(a, at + d, 0, area < lo || area > hi ? 0u : all);
                 }
                 continue;
             }
             var dtMatch = ws.DtMatch.AsSpan(0, T * D);
-            Match(ws.Iou.AsSpan(0, D * G), D, G, ws.Perm.AsSpan(0, G), ws.IgnoreSorted.AsSpan(0, G),
-                ws.CrowdSorted.AsSpan(0, G), thresholds, dtMatch, ws.GtMatch.AsSpan(0, T * G));
+            var bestIou = ws.BestIou.AsSpan(0, D);
+            Match(ws.Iou.AsSpan(0, D * G), bestIou, ws.Candidates.AsSpan(0, candidates), D, G, ws.Perm.AsSpan(0, G),
+                ws.IgnoreSorted.AsSpan(0, G), ws.CrowdSorted.AsSpan(0, G), thresholds, dtMatch, ws.GtMatch.AsSpan(0, T * G));
             for (int d = 0; d < D; d++)
             {
                 double area = _dt.Area[sorted[d]];
                 bool outside = area < lo || area > hi;
+                if (bestIou[d] < lowestStart)
+                {
+                    // unmatched at every threshold: a false positive unless outside the area range
+                    result.SetBits(a, at + d, 0, outside ? 0u : all);
+                    continue;
+                }
                 uint tpBits = 0, fpBits = 0;
                 for (int t = 0; t < T; t++)
                 {
@@ -271,9 +359,10 @@ public sealed partial class CocoEvaluator
                     if (matched) tpBits |= 1u << t;
                     else fpBits |= 1u << t;
                 }
-                result.SetBits(a, baseIndex + d, tpBits, fpBits);
+                result.SetBits(a, at + d, tpBits, fpBits);
             }
         }
+        return at + D;
     }
 
     /// <summary>
@@ -312,9 +401,14 @@ public sealed partial class CocoEvaluator
     /// GT so far starts at min(t, 1 - 1e-10); a GT already taken is skipped unless crowd; once a regular
     /// GT is matched, reaching the ignored GT (sorted last) stops the search; a GT with IoU >= the best so
     /// far replaces it (so of equal IoUs the later GT wins). dtMatch gets the sorted GT position or -1,
-    /// gtMatch the detection index or -1.
+    /// gtMatch the detection index or -1. Only the <paramref name="candidates"/> (ascending detection
+    /// indices) are matched and get dtMatch entries: a detection whose best IoU (<paramref name="bestIou"/>,
+    /// +inf when a NaN is among them) is below every starting bar can take no GT, so leaving it out
+    /// changes nothing for the others; a candidate's row is likewise not searched at a threshold whose
+    /// bar is above its best IoU.
     /// </summary>
-    internal static void Match(ReadOnlySpan<double> iou, int D, int G, ReadOnlySpan<int> perm,
+    internal static void Match(ReadOnlySpan<double> iou, ReadOnlySpan<double> bestIou, ReadOnlySpan<int> candidates,
+        int D, int G, ReadOnlySpan<int> perm,
         ReadOnlySpan<bool> ignoreSorted, ReadOnlySpan<bool> crowdSorted, double[] thresholds,
         Span<int> dtMatch, Span<int> gtMatch)
     {
@@ -323,8 +417,13 @@ public sealed partial class CocoEvaluator
         {
             double start = Math.Min(thresholds[t], 1 - 1e-10);
             var taken = gtMatch.Slice(t * G, G);
-            for (int d = 0; d < D; d++)
+            foreach (int d in candidates)
             {
+                if (bestIou[d] < start)
+                {
+                    dtMatch[t * D + d] = -1;
+                    continue;
+                }
                 var row = iou.Slice(d * G, G);
                 double best = start;
                 int m = -1;
@@ -347,28 +446,45 @@ public sealed partial class CocoEvaluator
         }
     }
 
-    /// <summary>IoU of the sorted detections (rows) with the cell's ground truth in file order (columns).</summary>
-    void ComputeIou(ReadOnlySpan<int> gts, ReadOnlySpan<int> dets, Span<double> iou)
+    /// <summary>
+    /// IoU of the sorted detections (rows) with the cell's ground truth in file order (columns), and each
+    /// row's maximum (+inf if the row has a NaN, which pycocotools' comparisons would let match).
+    /// </summary>
+    void ComputeIou(ReadOnlySpan<int> gts, ReadOnlySpan<int> dets, Span<double> iou, Span<double> bestIou)
     {
-        if (Params.IouType == CocoIouType.Segm)
-        {
-            ComputeMaskIou(gts, dets, iou);
-            return;
-        }
         int G = gts.Length;
-        var gb = _gt.Box;
-        var db = _dt.Box;
+        if (Params.IouType == CocoIouType.Segm)
+            ComputeMaskIou(gts, dets, iou);
+        else
+        {
+            var gb = _gt.Box;
+            var db = _dt.Box;
+            for (int d = 0; d < dets.Length; d++)
+            {
+                int di = 4 * dets[d];
+                double dx = db[di], dy = db[di + 1], dw = db[di + 2], dh = db[di + 3];
+                double da = dw * dh;
+                var row = iou.Slice(d * G, G);
+                for (int g = 0; g < G; g++)
+                {
+                    int gi = 4 * gts[g];
+                    row[g] = BoxIou(dx, dy, dw, dh, da, gb[gi], gb[gi + 1], gb[gi + 2], gb[gi + 3], _gt.IsCrowd[gts[g]]);
+                }
+            }
+        }
         for (int d = 0; d < dets.Length; d++)
         {
-            int di = 4 * dets[d];
-            double dx = db[di], dy = db[di + 1], dw = db[di + 2], dh = db[di + 3];
-            double da = dw * dh;
-            var row = iou.Slice(d * G, G);
-            for (int g = 0; g < G; g++)
+            double best = double.NegativeInfinity;
+            foreach (var v in iou.Slice(d * G, G))
             {
-                int gi = 4 * gts[g];
-                row[g] = BoxIou(dx, dy, dw, dh, da, gb[gi], gb[gi + 1], gb[gi + 2], gb[gi + 3], _gt.IsCrowd[gts[g]]);
+                if (double.IsNaN(v))
+                {
+                    best = double.PositiveInfinity;
+                    break;
+                }
+                best = Math.Max(best, v);
             }
+            bestIou[d] = best;
         }
     }
 

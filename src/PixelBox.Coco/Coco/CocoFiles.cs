@@ -50,7 +50,9 @@ public static class CocoFiles
         var images = new Dictionary<long, int>(gt.Images.Length);
         for (int i = 0; i < gt.Images.Length; i++)
             images[gt.Images[i].Id] = i;
-        var categories = gt.Categories.Select(c => c.Id).ToHashSet();
+        var categories = new HashSet<long>(gt.Categories.Length);
+        foreach (var c in gt.Categories)
+            categories.Add(c.Id);
         bool segm = iouType == CocoIouType.Segm;
 
         int unknownImage = 0, unknownCategory = 0, firstUnknownImage = -1, firstUnknownCategory = -1;
@@ -70,16 +72,23 @@ public static class CocoFiles
                 CheckShape(gt.Segmentation![i], gt.Images[image], gtFile, $"annotations[{i}] (id {gt.AnnotationId[i]})", gtFile, image);
         }
         if (unknownImage > 0)
-            warnings.Add($"{gtFile}: {unknownImage} annotation(s) refer to image ids not in 'images' (first: annotations[{firstUnknownImage}], image_id {gt.ImageId[firstUnknownImage]}); they are not evaluated, as in pycocotools");
+            warnings.Add(UnknownImagesWarning(gtFile, unknownImage, firstUnknownImage, gt.ImageId[firstUnknownImage]));
         if (unknownCategory > 0)
-            warnings.Add($"{gtFile}: {unknownCategory} annotation(s) have category ids not in 'categories' (first: annotations[{firstUnknownCategory}], category_id {gt.CategoryId[firstUnknownCategory]}); they are not evaluated, as in pycocotools");
+            warnings.Add(UnknownCategoriesWarning(gtFile, unknownCategory, firstUnknownCategory, gt.CategoryId[firstUnknownCategory]));
 
         var unknownCategoryIds = new SortedSet<long>();
         int unknownResults = 0;
+        // results usually come image by image: reuse the last lookup while the image id repeats
+        long lastImageId = 0;
+        int lastImage = -1;
         for (int i = 0; i < dt.Count; i++)
         {
-            if (!images.TryGetValue(dt.ImageId[i], out var image))
-                throw new InputException(dtFile, $"results[{i}]: image_id {dt.ImageId[i]} is not an image of {gtFile}");
+            int image;
+            if (lastImage >= 0 && dt.ImageId[i] == lastImageId)
+                image = lastImage;
+            else if (!images.TryGetValue(dt.ImageId[i], out image))
+                throw UnknownImage(dtFile, i, dt.ImageId[i], gtFile);
+            (lastImageId, lastImage) = (dt.ImageId[i], image);
             if (!categories.Contains(dt.CategoryId[i]))
             {
                 unknownResults++;
@@ -90,9 +99,22 @@ public static class CocoFiles
                 CheckShape(s, gt.Images[image], dtFile, $"results[{i}]", gtFile, image);
         }
         if (unknownResults > 0)
-            warnings.Add($"{dtFile}: {unknownResults} result(s) have category ids not in {gtFile}'s categories ({string.Join(", ", unknownCategoryIds.Take(10))}); they are ignored, as in pycocotools");
+            warnings.Add(UnknownResultCategoriesWarning(dtFile, unknownResults, unknownCategoryIds, gtFile));
         return warnings;
     }
+
+    // The messages are built in methods of their own, compiled only when needed.
+    static string UnknownImagesWarning(string gtFile, int count, int first, long imageId) =>
+        $"{gtFile}: {count} annotation(s) refer to image ids not in 'images' (first: annotations[{first}], image_id {imageId}); they are not evaluated, as in pycocotools";
+
+    static string UnknownCategoriesWarning(string gtFile, int count, int first, long categoryId) =>
+        $"{gtFile}: {count} annotation(s) have category ids not in 'categories' (first: annotations[{first}], category_id {categoryId}); they are not evaluated, as in pycocotools";
+
+    static string UnknownResultCategoriesWarning(string dtFile, int count, SortedSet<long> ids, string gtFile) =>
+        $"{dtFile}: {count} result(s) have category ids not in {gtFile}'s categories ({string.Join(", ", ids.Take(10))}); they are ignored, as in pycocotools";
+
+    static InputException UnknownImage(string dtFile, int index, long imageId, string gtFile) =>
+        new(dtFile, $"results[{index}]: image_id {imageId} is not an image of {gtFile}");
 
     static void CheckShape(CocoSegmentation? s, CocoImage image, string file, string record, string gtFile, int imageIndex)
     {

@@ -12,14 +12,26 @@ namespace PixelBox.Coco;
 public static class CocoJson
 {
     /// <summary>Reads a ground-truth file. Segmentations are read only for segm evaluation.</summary>
-    public static CocoGroundTruth ReadGroundTruth(string path, CocoIouType iouType) =>
-        ParseGroundTruth(ReadFile(path), path, iouType);
+    public static CocoGroundTruth ReadGroundTruth(string path, CocoIouType iouType)
+    {
+        // bbox evaluation skips segmentations: the fast scanner reads the usual files (mapped, not
+        // copied), this parser the rest
+        if (iouType == CocoIouType.Bbox)
+            using (var mapped = MappedFile.Open(path))
+                if (CocoFastJson.TryReadGroundTruth(mapped.Memory) is { } fast)
+                    return fast;
+        return ParseGroundTruth(ReadFile(path), path, iouType);
+    }
 
     /// <summary>Reads a results file (a JSON list; an empty list is valid).</summary>
     public static CocoDetections ReadDetections(string path, CocoIouType iouType)
     {
-        var bytes = ReadFile(path);
         bool segm = iouType == CocoIouType.Segm;
+        if (!segm)
+            using (var mapped = MappedFile.Open(path))
+                if (CocoFastJson.TryReadDetections(mapped.Memory, path) is { } fast)
+                    return fast;
+        var bytes = ReadFile(path);
         // Big files are parsed in chunks on all cores; any doubt (odd layout, an error) falls back to
         // one sequential pass, which also gives the exact error message.
         if (bytes.Length >= ChunkedMinBytes && Environment.ProcessorCount > 1 && TryParseChunked(bytes, path, segm) is { } chunked)
@@ -232,7 +244,8 @@ public static class CocoJson
 
         public T Run<T>(ReadOnlySpan<byte> utf8, ParseFn<T> parse)
         {
-            if (utf8.StartsWith("\xEF\xBB\xBF"u8))
+            // the UTF-8 byte order mark (a "\xEF..."u8 literal would be the UTF-8 of U+00EF...)
+            if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
                 utf8 = utf8[3..];
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
             try

@@ -26,7 +26,9 @@ public sealed class CocoReport
         CocoIouType iouType, double countsIou = 0.5)
     {
         var p = acc.Params;
-        var names = gt.Categories.ToDictionary(c => c.Id, c => c.Name);
+        var names = new Dictionary<long, string>(gt.Categories.Length);
+        foreach (var c in gt.Categories)
+            names[c.Id] = c.Name;
         var counts = evaluation.CountMatches();
         int t50 = acc.IouIndex(0.5), t75 = acc.IouIndex(0.75), tCounts = acc.IouIndex(countsIou);
         if (tCounts < 0)
@@ -129,13 +131,17 @@ public sealed class CocoReport
         foreach (var c in PerCategory)
         {
             var row = new List<string> { $"{c.CategoryId} {c.Name}", F(c.Ap), F(c.Ap50), F(c.Ap75) };
-            row.AddRange(c.ApByArea.Select(F));
+            foreach (var ap in c.ApByArea)
+                row.Add(F(ap));
             row.Add(F(c.ArByMaxDets[^1]));
             row.AddRange([I(c.Counts.Tp), I(c.Counts.Fp), I(c.Counts.Fn), F(c.Counts.Precision), F(c.Counts.Recall),
                 F(c.Counts.F1), F(c.NaiveAp)]);
             rows.Add(row.ToArray());
         }
-        var widths = Enumerable.Range(0, header.Count).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        var widths = new int[header.Count];
+        foreach (var r in rows)
+            for (int i = 0; i < widths.Length; i++)
+                widths[i] = Math.Max(widths[i], r[i].Length);
         var sb = new StringBuilder();
         foreach (var r in rows)
         {

@@ -10,7 +10,8 @@ sealed class GroupResult
 {
     // Tp/Fp of one detection are adjacent ([j * areas + a]): accumulate reads them in score order.
     readonly int _areas;
-    public int Count { get; private set; }
+    /// <summary>Detections kept (at most maxDets per image); set once evaluation has filled them.</summary>
+    public int Count { get; set; }
     public readonly int[] Detection;
     public readonly double[] Score;
     public readonly int[] Rank;
@@ -39,18 +40,15 @@ sealed class GroupResult
         Fp[j * _areas + area] = fp;
     }
 
-    /// <summary>Appends one image's sorted detections; returns the index of the first.</summary>
-    public int Add(ReadOnlySpan<int> sortedDetections, double[] scores)
+    /// <summary>Stores one image's sorted detections from index <paramref name="start"/> (cells in image order).</summary>
+    public void Set(int start, ReadOnlySpan<int> sortedDetections, double[] scores)
     {
-        int start = Count;
         for (int j = 0; j < sortedDetections.Length; j++)
         {
             Detection[start + j] = sortedDetections[j];
             Score[start + j] = scores[sortedDetections[j]];
             Rank[start + j] = j;
         }
-        Count += sortedDetections.Length;
-        return start;
     }
 
     /// <summary>

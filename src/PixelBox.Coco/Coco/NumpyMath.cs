@@ -19,16 +19,6 @@ static class NumpyMath
         return sum / values.Length;
     }
 
-    /// <summary>np.mean(s[s > -1]) over the given values, or -1 when none is above -1 (pycocotools).</summary>
-    public static double MeanAboveMinusOne(IEnumerable<double> values)
-    {
-        var kept = new List<double>();
-        foreach (var v in values)
-            if (v > -1)
-                kept.Add(v);
-        return kept.Count == 0 ? -1 : Mean(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept));
-    }
-
     static double PairwiseSum(ReadOnlySpan<double> a)
     {
         int n = a.Length;
@@ -64,14 +54,56 @@ static class NumpyMath
     /// </summary>
     public static string FormatFixed(double v, int decimals)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(decimals);
         if (!double.IsFinite(v))
             return double.IsNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
         long bits = BitConverter.DoubleToInt64Bits(v);
         bool negative = bits < 0;
         int exponent = (int)((bits >> 52) & 0x7FF);
         long fraction = bits & 0xF_FFFF_FFFF_FFFFL;
-        BigInteger mantissa = exponent == 0 ? fraction : fraction | (1L << 52);
+        ulong mantissa = (ulong)(exponent == 0 ? fraction : fraction | (1L << 52));
         int shift = (exponent == 0 ? 1 : exponent) - 1075; // v = mantissa * 2^shift
+        string digits;
+        if (shift < 0 && decimals <= 19)
+        {
+            // v * 10^d = mantissa * 10^d / 2^-shift; mantissa * 10^d < 2^53 * 2^64 fits 128 bits
+            UInt128 scaled = (UInt128)mantissa * PowerOfTen(decimals);
+            int s = -shift;
+            UInt128 q;
+            if (s >= 118)
+                q = 0; // scaled < 2^117 is below half of 2^s
+            else
+            {
+                q = scaled >> s;
+                UInt128 rem = scaled - (q << s), half = UInt128.One << (s - 1);
+                if (rem > half || (rem == half && (q & 1) != 0))
+                    q += 1;
+            }
+            digits = q.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+            digits = ScaledDigits(mantissa, shift, decimals);
+        digits = digits.PadLeft(decimals + 1, '0');
+        var sb = new StringBuilder();
+        if (negative)
+            sb.Append('-');
+        sb.Append(digits, 0, digits.Length - decimals);
+        if (decimals > 0)
+            sb.Append('.').Append(digits, digits.Length - decimals, decimals);
+        return sb.ToString();
+    }
+
+    static ulong PowerOfTen(int n)
+    {
+        ulong p = 1;
+        for (int i = 0; i < n; i++)
+            p *= 10;
+        return p;
+    }
+
+    /// <summary>round-half-even(mantissa * 2^shift * 10^decimals) in full precision (large values, many decimals).</summary>
+    static string ScaledDigits(ulong mantissa, int shift, int decimals)
+    {
         BigInteger scaled = mantissa * BigInteger.Pow(10, decimals);
         BigInteger q;
         if (shift >= 0)
@@ -84,13 +116,6 @@ static class NumpyMath
             if (twice > den || (twice == den && !q.IsEven))
                 q += 1;
         }
-        var digits = q.ToString().PadLeft(decimals + 1, '0');
-        var sb = new StringBuilder();
-        if (negative)
-            sb.Append('-');
-        sb.Append(digits, 0, digits.Length - decimals);
-        if (decimals > 0)
-            sb.Append('.').Append(digits, digits.Length - decimals, decimals);
-        return sb.ToString();
+        return q.ToString();
     }
 }

@@ -97,4 +97,72 @@ public class CocoJsonTests
         Assert.Equal("0.95", NumpyMath.FormatFixed(0.95, 2));
         Assert.Equal("0.90", NumpyMath.FormatFixed(0.8999999999999999, 2));
     }
+
+    /// <summary>FormatFixed's 128-bit fast path against exact big-integer rounding (half to even).</summary>
+    [Fact]
+    public void FixedFormattingEqualsExactRounding()
+    {
+        static string Exact(double v, int decimals)
+        {
+            long bits = BitConverter.DoubleToInt64Bits(v);
+            int exponent = (int)((bits >> 52) & 0x7FF);
+            long fraction = bits & 0xF_FFFF_FFFF_FFFFL;
+            var mantissa = new System.Numerics.BigInteger(exponent == 0 ? fraction : fraction | (1L << 52));
+            int shift = (exponent == 0 ? 1 : exponent) - 1075;
+            var scaled = mantissa * System.Numerics.BigInteger.Pow(10, decimals);
+            System.Numerics.BigInteger q;
+            if (shift >= 0)
+                q = scaled << shift;
+            else
+            {
+                var den = System.Numerics.BigInteger.One << -shift;
+                q = System.Numerics.BigInteger.DivRem(scaled, den, out var rem);
+                if (rem * 2 > den || (rem * 2 == den && !q.IsEven))
+                    q += 1;
+            }
+            var digits = q.ToString().PadLeft(decimals + 1, '0');
+            var text = digits[..^decimals] + (decimals > 0 ? "." + digits[^decimals..] : "");
+            return (bits < 0 ? "-" : "") + text;
+        }
+        var random = new Random(11);
+        for (int i = 0; i < 200_000; i++)
+        {
+            int decimals = random.Next(0, 8);
+            double v = (i % 4) switch
+            {
+                0 => random.NextDouble() * 2 - 1,
+                1 => random.Next(-4096, 4096) / (double)(1 << random.Next(0, 13)), // many exact ties
+                2 => Math.Round(random.NextDouble(), 3) + (random.Next(3) - 1) * 5e-4,
+                _ => BitConverter.Int64BitsToDouble(random.NextInt64()),
+            };
+            if (!double.IsFinite(v) || Math.Abs(v) > 1e30)
+                continue;
+            Assert.Equal(Exact(v, decimals), NumpyMath.FormatFixed(v, decimals));
+        }
+    }
+}
+
+public class StableSortTests
+{
+    /// <summary>Both paths (comparison sort, radix sort) against LINQ's stable OrderByDescending, ties included.</summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(5000)]
+    [InlineData(100_000)]
+    public void ByScoreDescendingIsStable(int n)
+    {
+        var random = new Random(n);
+        // few distinct values, so there are many ties; -0.0 and 0.0 are equal
+        double[] pool = [0.0, -0.0, 1.0, 0.5, 0.25, 1e-300, 0.999999999, 0.1, 0.30000000000000004, 0.3];
+        var score = new double[n];
+        for (int i = 0; i < n; i++)
+            score[i] = random.Next(3) == 0 ? pool[random.Next(pool.Length)] : random.NextDouble();
+        var items = Enumerable.Range(0, n).Select(i => (i * 7919) % n).Distinct().ToArray();
+        var expected = items.OrderByDescending(i => score[i]).ToArray();
+        var actual = (int[])items.Clone();
+        StableSort.ByScoreDescending(score, actual, new ulong[n]);
+        Assert.Equal(expected, actual);
+    }
 }
