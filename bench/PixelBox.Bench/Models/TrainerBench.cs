@@ -14,8 +14,8 @@ namespace PixelBox.Bench.Models;
 
 /// <summary>
 /// What the trainer and the data pipeline cost on top of the bare network
-/// (`dotnet run -c Release --project bench/PixelBox.Bench -- trainer [--steps 8] [--warmup 3] [--rounds 2]
-/// [--threads 2] [--out FILE]`). For each configuration, in one run and in turn:
+/// (`dotnet run -c Release --project bench/PixelBox.Bench -- trainer [--steps N] [--warmup 3] [--rounds 3]
+/// [--threads 2] [--config NAME] [--out FILE]`). For each configuration, in one run and in turn:
 /// <list type="bullet">
 /// <item>bare: a plain TorchSharp loop (zero_grad, forward, loss, backward, step, item) over batches held in memory;</item>
 /// <item>trainer: <see cref="Trainer"/> over the same in-memory batches (learning-rate setting, dispose scopes,
@@ -29,31 +29,33 @@ namespace PixelBox.Bench.Models;
 /// </summary>
 public static class TrainerBench
 {
+    /// <param name="Steps">Timed steps per round (the small network needs many: its steps vary by tens of percent).</param>
     sealed record Config(string Name, string Description, int ImageSize, int Batch, int Crop, Func<nn.Module<Tensor, Tensor>> Model,
-                         string Loss, OptimizerKind Optimizer, double LearningRate);
+                         string Loss, OptimizerKind Optimizer, double LearningRate, int Steps);
 
     public static void Run(string[] args)
     {
-        int steps = IntOption(args, "--steps", 8), warmup = IntOption(args, "--warmup", 3), rounds = IntOption(args, "--rounds", 2);
+        int warmup = IntOption(args, "--warmup", 3), rounds = IntOption(args, "--rounds", 3);
+        int? steps = StringOption(args, "--steps") is { } s ? int.Parse(s) : null;
         int threads = IntOption(args, "--threads", 2);
         var output = StringOption(args, "--out") ?? Path.Combine(RepoRoot(), "bench", "results", "trainer.json");
         set_num_threads(threads);
-        Console.WriteLine($"{Environment.ProcessorCount} cores, {threads} torch threads; {warmup} warm-up + {steps} timed steps, {rounds} rounds");
+        Console.WriteLine($"{Environment.ProcessorCount} cores, {threads} torch threads; {warmup} warm-up steps, {rounds} rounds");
 
         Config[] configs =
         [
             new("unet_same32_256", "U-Net same-padded 32..512, no BN, 5 classes, batch 4 of 256x256 crops (scale 0.5-2, flip), SGD momentum + cross-entropy",
-                256, 4, 256, () => UNet.Same32(numClasses: 5, inChannels: 3), "ce", OptimizerKind.Sgd, 1e-3),
+                256, 4, 256, () => UNet.Same32(numClasses: 5, inChannels: 3), "ce", OptimizerKind.Sgd, 1e-3, 8),
             new("demo_unet_same16_64", "The demo's network: unet-same width 16 depth 4 with BN, batch 8 of whole 64x64 images, AdamW + ce+dice",
-                64, 8, 0, () => UNet.Same(5, 3, baseWidth: 16, depth: 4, batchNorm: true), "ce+dice", OptimizerKind.AdamW, 2e-3),
+                64, 8, 0, () => UNet.Same(5, 3, baseWidth: 16, depth: 4, batchNorm: true), "ce+dice", OptimizerKind.AdamW, 3e-3, 40),
         ];
 
         var root = Directory.CreateTempSubdirectory("pbx-bench-trainer-").FullName;
         var results = new JsonArray();
         try
         {
-            foreach (var config in configs)
-                results.Add(Measure(config, root, steps, warmup, rounds));
+            foreach (var config in configs.Where(c => StringOption(args, "--config") is not { } only || c.Name == only))
+                results.Add(Measure(config, root, steps ?? config.Steps, warmup, rounds));
         }
         finally
         {
