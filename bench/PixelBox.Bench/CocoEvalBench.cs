@@ -91,7 +91,6 @@ public static class CocoEvalBench
             {
                 ["cores"] = Environment.ProcessorCount, ["os"] = RuntimeInformation.OSDescription,
                 ["runtime"] = RuntimeInformation.FrameworkDescription,
-                ["note"] = "provisional: measured while other builds/tests shared the 2 cores",
                 ["load_average_at_end"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null,
             },
             ["in_process"] = new Dictionary<string, object?>

@@ -56,9 +56,12 @@ public static class DataLoadingBench
             var result = new
             {
                 benchmark = "data_loading",
-                provisional = true,
                 note = "consumer does no work, so ms_per_batch is the whole loader cost per batch (wall clock) and cpu_ms_per_batch the CPU it takes from training; compare both with a training step",
-                machine = new { cores = Environment.ProcessorCount, os = Environment.OSVersion.ToString(), runtime = Environment.Version.ToString() },
+                machine = new
+                {
+                    cores = Environment.ProcessorCount, os = Environment.OSVersion.ToString(), runtime = Environment.Version.ToString(),
+                    load_average_at_end = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null,
+                },
                 date = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
                 generation,
                 loading,

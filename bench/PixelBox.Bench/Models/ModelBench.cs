@@ -54,8 +54,6 @@ public static class ModelBench
         var report = new JsonObject
         {
             ["benchmark"] = "models",
-            ["provisional"] = true,
-            ["note"] = "measured while other jobs shared the machine; re-measure on a quiet one",
             ["machine"] = machine.DeepClone(),
             ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
             ["results"] = results,
@@ -250,6 +248,7 @@ public static class ModelBench
             ["os"] = RuntimeInformation.OSDescription,
             ["cpu"] = cpu ?? RuntimeInformation.ProcessArchitecture.ToString(),
             ["torch_threads"] = threads,
+            ["load_average"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null,
         };
     }
 
