@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using PixelBox.Data;
+using static PixelBox.Bench.BenchSupport;
 
 namespace PixelBox.Bench;
 
@@ -60,7 +61,7 @@ public static class DataLoadingBench
                 machine = new
                 {
                     cores = Environment.ProcessorCount, os = Environment.OSVersion.ToString(), runtime = Environment.Version.ToString(),
-                    load_average_at_end = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null,
+                    load_average_at_end = LoadAverage(),
                 },
                 date = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
                 generation,
@@ -92,11 +93,4 @@ public static class DataLoadingBench
     }
 
     static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
-
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PixelBox.sln"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Models.Segmentation;
 using TorchSharp;
+using static PixelBox.Bench.BenchSupport;
 using static TorchSharp.torch;
 
 namespace PixelBox.Bench.Models;
@@ -248,24 +249,7 @@ public static class ModelBench
             ["os"] = RuntimeInformation.OSDescription,
             ["cpu"] = cpu ?? RuntimeInformation.ProcessArchitecture.ToString(),
             ["torch_threads"] = threads,
-            ["load_average"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null,
+            ["load_average"] = LoadAverage(),
         };
-    }
-
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PixelBox.sln")))
-                return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
-
-    static int IntOption(string[] args, string name, int fallback) =>
-        StringOption(args, name) is { } v ? int.Parse(v) : fallback;
-
-    static string? StringOption(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -8,6 +8,7 @@ using PixelBox.Models.Segmentation;
 using PixelBox.Training;
 using TorchSharp;
 using TorchSharp.Modules;
+using static PixelBox.Bench.BenchSupport;
 using static TorchSharp.torch;
 
 namespace PixelBox.Bench.Models;
@@ -226,23 +227,4 @@ public static class TrainerBench
     static string? Cpu() => File.Exists("/proc/cpuinfo")
         ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim()
         : null;
-
-    static string? LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null;
-
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PixelBox.sln")))
-                return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
-
-    static int IntOption(string[] args, string name, int fallback) =>
-        StringOption(args, name) is { } v ? int.Parse(v) : fallback;
-
-    static string? StringOption(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

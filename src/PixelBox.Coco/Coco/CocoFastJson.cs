@@ -102,7 +102,7 @@ static class CocoFastJson
     }
 
     /// <summary>Position of the comma in the first "}" ws "," ws "{" at or after <paramref name="from"/>, or -1.</summary>
-    static int FindBoundary(ReadOnlySpan<byte> span, int from)
+    internal static int FindBoundary(ReadOnlySpan<byte> span, int from)
     {
         int pos = from;
         while (pos < span.Length)

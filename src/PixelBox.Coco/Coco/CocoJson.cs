@@ -73,7 +73,7 @@ public static class CocoJson
         var cuts = new List<int>();
         for (int c = 1; c < chunks; c++)
         {
-            int cut = FindBoundary(bytes, Math.Max((long)bytes.Length * c / chunks, cuts.Count > 0 ? cuts[^1] + 1 : 0));
+            int cut = CocoFastJson.FindBoundary(bytes, (int)Math.Max((long)bytes.Length * c / chunks, cuts.Count > 0 ? cuts[^1] + 1 : 0));
             if (cut < 0)
                 break;
             if (cuts.Count == 0 || cut > cuts[^1])
@@ -119,33 +119,6 @@ public static class CocoJson
             foreach (var cut in cuts)
                 bytes[cut] = (byte)',';
         }
-    }
-
-    /// <summary>Position of the comma in the first "}" ws "," ws "{" at or after <paramref name="from"/>, or -1.</summary>
-    static int FindBoundary(byte[] bytes, long from)
-    {
-        var span = bytes.AsSpan();
-        int pos = (int)from;
-        while (pos < span.Length)
-        {
-            int open = span[pos..].IndexOf((byte)'{');
-            if (open < 0)
-                return -1;
-            open += pos;
-            int i = open - 1;
-            while (i > 0 && IsSpace(span[i])) i--;
-            if (i > 0 && span[i] == (byte)',')
-            {
-                int comma = i--;
-                while (i > 0 && IsSpace(span[i])) i--;
-                if (span[i] == (byte)'}')
-                    return comma;
-            }
-            pos = open + 1;
-        }
-        return -1;
-
-        static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t';
     }
 
     /// <summary>Parsed result records, columns in file order, before loadRes' completion.</summary>
