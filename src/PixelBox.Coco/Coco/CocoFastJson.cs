@@ -190,12 +190,10 @@ static class CocoFastJson
 
     static void ReadResult(ref Scanner s, ResultChunk chunk, scoped Span<double> box)
     {
-        s.Expect((byte)'{');
+        s.BeginObject();
         bool hasImage = false, hasCategory = false, hasScore = false, hasBox = false;
         long imageId = 0, categoryId = 0;
         double score = 0;
-        if (s.Peek() == (byte)'}')
-            throw GiveUp.Instance;
         while (true)
         {
             var key = s.Key();
@@ -236,12 +234,10 @@ static class CocoFastJson
 
     static CocoGroundTruth ReadGroundTruth(Scanner s)
     {
-        s.Expect((byte)'{');
+        s.BeginObject();
         List<CocoImage>? images = null;
         List<CocoCategory>? categories = null;
         Annotations? annotations = null;
-        if (s.Peek() == (byte)'}')
-            throw GiveUp.Instance;
         while (true)
         {
             var key = s.Key();
@@ -289,20 +285,14 @@ static class CocoFastJson
     static List<CocoImage> ReadImages(ref Scanner s)
     {
         var list = new List<CocoImage>();
-        s.Expect((byte)'[');
-        if (s.Peek() == (byte)']')
-        {
-            s.Pos++;
+        if (!s.BeginArray())
             return list;
-        }
         while (true)
         {
-            s.Expect((byte)'{');
+            s.BeginObject();
             bool hasId = false;
             long id = 0;
             int width = 0, height = 0;
-            if (s.Peek() == (byte)'}')
-                throw GiveUp.Instance;
             while (true)
             {
                 var key = s.Key();
@@ -324,20 +314,14 @@ static class CocoFastJson
     static List<CocoCategory> ReadCategories(ref Scanner s)
     {
         var list = new List<CocoCategory>();
-        s.Expect((byte)'[');
-        if (s.Peek() == (byte)']')
-        {
-            s.Pos++;
+        if (!s.BeginArray())
             return list;
-        }
         while (true)
         {
-            s.Expect((byte)'{');
+            s.BeginObject();
             bool hasId = false;
             long id = 0;
             string? name = null;
-            if (s.Peek() == (byte)'}')
-                throw GiveUp.Instance;
             while (true)
             {
                 var key = s.Key();
@@ -377,22 +361,16 @@ static class CocoFastJson
     static Annotations ReadAnnotations(ref Scanner s)
     {
         var a = new Annotations();
-        s.Expect((byte)'[');
-        if (s.Peek() == (byte)']')
-        {
-            s.Pos++;
+        if (!s.BeginArray())
             return a;
-        }
         Span<double> box = stackalloc double[4];
         while (true)
         {
-            s.Expect((byte)'{');
+            s.BeginObject();
             bool hasId = false, hasImage = false, hasCategory = false, hasArea = false, hasCrowd = false, hasBox = false;
             long id = 0, imageId = 0, categoryId = 0;
             double area = 0;
             bool crowd = false;
-            if (s.Peek() == (byte)'}')
-                throw GiveUp.Instance;
             while (true)
             {
                 var key = s.Key();
@@ -477,6 +455,24 @@ static class CocoFastJson
             while (Pos < _s.Length && IsSpace(_s[Pos]))
                 Pos++;
             if (Pos != _s.Length)
+                throw GiveUp.Instance;
+        }
+
+        /// <summary>Consumes '[': false (with ']' consumed too) for an empty list, true when an element follows.</summary>
+        public bool BeginArray()
+        {
+            Expect((byte)'[');
+            if (Peek() != (byte)']')
+                return true;
+            Pos++;
+            return false;
+        }
+
+        /// <summary>Consumes '{' of an object that must have members (an empty one is left to CocoJson).</summary>
+        public void BeginObject()
+        {
+            Expect((byte)'{');
+            if (Peek() == (byte)'}')
                 throw GiveUp.Instance;
         }
 
