@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace PixelBox.Tests.Training;
 
+[Collection(TorchRandomCollection.Name)]
 public class TrainerTests
 {
     [Theory]
