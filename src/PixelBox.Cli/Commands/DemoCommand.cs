@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PixelBox.Training;
+using PixelBox.Cli.Shared;
 using Spectre.Console;
 
 namespace PixelBox.Cli.Commands;
@@ -11,14 +12,14 @@ public static class DemoCommand
     {
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => Path.Combine("runs", "demo"), HelpName = "DIR" };
-        var threads = TrainSegCommand.ThreadsOption();
+        var threads = TorchSetup.ThreadsOption();
         var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same, evaluate on the validation split, write metrics, overlays and plots.")
         {
             quick, output, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
-            TrainSegCommand.ConfigureTorch(parse.GetValue(threads));
+            TorchSetup.Configure(parse.GetValue(threads));
             var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
             var demo = new ShapesDemo(settings, parse.GetValue(output)!);
             AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
@@ -41,7 +42,7 @@ public static class DemoCommand
                     training?.Value = p.Iteration;
                     training?.Description = TrainingDisplay.StepLine(p);
                 };
-                demo.EpochCompleted += e => AnsiConsole.MarkupLine(TrainingDisplay.EpochLine(e, "mean_iou"));
+                demo.EpochCompleted += e => AnsiConsole.MarkupLine(TrainingDisplay.EpochLine(e, "mean_iou", "pixel_accuracy"));
                 try
                 {
                     result = demo.Run(cancellation);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PixelBox.Inference;
+using PixelBox.Cli.Shared;
 using Spectre.Console;
 
 namespace PixelBox.Cli.Commands;
@@ -12,14 +13,14 @@ public static class PredictSegCommand
         var model = new Option<string>("--model") { Description = "Checkpoint written by `train seg` (e.g. RUN/best.ckpt)", Required = true, HelpName = "CKPT" };
         var input = new Option<string>("--input") { Description = "An image, or a folder whose images are all predicted", Required = true, HelpName = "IMG|DIR" };
         var output = new Option<string>("--out") { Description = "Folder for <name>.png (index mask, VOC palette) and <name>_overlay.png (image | blend)", Required = true, HelpName = "DIR" };
-        var threads = TrainSegCommand.ThreadsOption();
+        var threads = TorchSetup.ThreadsOption();
         var command = new Command("seg", "Predict segmentation masks; writes <name>.png (index mask) and <name>_overlay.png (image | mask blended over it).")
         {
             model, input, output, threads,
         };
         command.SetAction(parse =>
         {
-            TrainSegCommand.ConfigureTorch(parse.GetValue(threads));
+            TorchSetup.Configure(parse.GetValue(threads));
             var images = SegmentationPredictor.FindImages(parse.GetValue(input)!);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             using var predictor = SegmentationPredictor.Load(parse.GetValue(model)!);

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using PixelBox.Data;
 using PixelBox.Losses;
 using PixelBox.Models;
 using PixelBox.Training;
+using PixelBox.Cli.Shared;
 using Spectre.Console;
 using TorchSharp;
 
@@ -39,7 +39,7 @@ public static class TrainSegCommand
         var classWeights = new Option<string>("--class-weights") { Description = "Comma-separated loss weight per class (ce, focal)", HelpName = "W0,W1,..." };
         var workers = new Option<int>("--workers") { Description = "Data loading threads", DefaultValueFactory = _ => 2, HelpName = "N" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data order and augmentation", HelpName = "K" };
-        var threads = ThreadsOption();
+        var threads = TorchSetup.ThreadsOption();
 
         var command = new Command("seg", "Train a semantic segmentation model; writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.jsonl and RUN/curves.png.")
         {
@@ -48,7 +48,7 @@ public static class TrainSegCommand
         };
         command.SetAction((parse, cancellation) =>
         {
-            ConfigureTorch(parse.GetValue(threads));
+            TorchSetup.Configure(parse.GetValue(threads));
             var outDir = parse.GetValue(output)!;
             SegmentationTraining run;
             if (parse.GetValue(resume))
@@ -99,7 +99,7 @@ public static class TrainSegCommand
             {
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(run.Info.Name)}[/], {run.Info.NumClasses} classes ({Markup.Escape(string.Join(", ", run.Info.ClassNames))}), " +
                                        $"{run.Trainer.TotalEpochs} epochs / {run.Trainer.TotalIterations} steps, {torch.get_num_threads()} threads");
-                var state = TrainingDisplay.Run(run.Trainer, cancellation);
+                var state = TrainingDisplay.Run(run.Trainer, cancellation, "pixel_accuracy");
                 if (state is null)
                     return Task.FromResult(130);
                 TrainingDisplay.PrintSummary(run.Trainer, state);
@@ -120,122 +120,5 @@ public static class TrainSegCommand
                 || !(weights[i] >= 0) || double.IsInfinity(weights[i]))
                 throw new InputException("--class-weights", $"'{parts[i]}' is not a non-negative number");
         return weights;
-    }
-
-    internal static Option<int> ThreadsOption() =>
-        new("--threads") { Description = "Torch compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
-
-    /// <summary>Process-wide torch settings for a command: compute threads, and no NNPACK.</summary>
-    internal static void ConfigureTorch(int threads)
-    {
-        if (threads < 1) throw new InputException("--threads", $"must be at least 1 (got {threads})");
-        torch.set_num_threads(threads);
-        NativeTorch.DisableNnpack();
-    }
-
-    /// <summary>
-    /// libtorch considers NNPACK for small single-image convolutions and, on CPUs NNPACK does not know
-    /// (e.g. this project's AMD EPYC hosts), prints "Could not initialize NNPACK!" to stderr on every
-    /// such call. TorchSharp has no switch for it, so we call at::Context::setUserEnabledNNPACK(false)
-    /// by its Itanium-mangled name (Linux, macOS); elsewhere, or if the symbol moves, nothing changes.
-    /// </summary>
-    static class NativeTorch
-    {
-        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
-        static extern IntPtr GlobalContext();
-
-        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
-        static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
-
-        public static void DisableNnpack()
-        {
-            if (OperatingSystem.IsWindows())
-                return;
-            try
-            {
-                SetUserEnabledNnpack(GlobalContext(), false);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                // Only a cosmetic warning is at stake.
-            }
-        }
-    }
-}
-
-/// <summary>Renders a trainer's progress events with Spectre.Console (the library itself knows no console).</summary>
-static class TrainingDisplay
-{
-    /// <summary>Runs the trainer under a live progress bar; null when cancelled (Ctrl+C).</summary>
-    public static TrainingState? Run(Trainer trainer, CancellationToken cancellation)
-    {
-        TrainingState? state = null;
-        LiveProgress.Run(context =>
-        {
-            var bar = context?.AddTask("training", maxValue: trainer.TotalIterations);
-            bar?.Value = trainer.State.Iteration;
-            trainer.IterationCompleted += p =>
-            {
-                bar?.Value = p.Iteration;
-                bar?.Description = StepLine(p);
-            };
-            trainer.EpochCompleted += e => AnsiConsole.MarkupLine(EpochLine(e, trainer.State.Options.SelectionMetric));
-            try
-            {
-                state = trainer.Run(cancellation);
-            }
-            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-            {
-                bar?.StopTask();
-            }
-        });
-        if (state is null)
-            AnsiConsole.MarkupLine($"[yellow]Interrupted.[/] The last completed epoch is in {Markup.Escape(trainer.LastCheckpointPath)}; continue with --resume.");
-        return state;
-    }
-
-    public static string StepLine(IterationProgress p) =>
-        $"epoch {p.Epoch}/{p.Epochs}  loss {p.EpochLoss:F4}  lr {p.LearningRate:0.###e+0}  {p.IterationsPerSecond:F1} it/s  ETA {Format(p.Remaining)}";
-
-    public static void PrintSummary(Trainer trainer, TrainingState state)
-    {
-        var metric = state.Options.SelectionMetric;
-        AnsiConsole.MarkupLine($"Best {metric} [bold]{state.BestMetric:F4}[/] at epoch {state.BestEpoch} of {state.Epoch} ({Format(TimeSpan.FromSeconds(state.Seconds))})");
-        var table = new Table().AddColumn("file").AddColumn("path");
-        table.AddRow("best checkpoint", Markup.Escape(trainer.BestCheckpointPath));
-        table.AddRow("last checkpoint", Markup.Escape(trainer.LastCheckpointPath));
-        table.AddRow("metrics log", Markup.Escape(trainer.MetricsLogPath));
-        table.AddRow("curves", Markup.Escape(trainer.CurvesPath));
-        AnsiConsole.Write(table);
-    }
-
-    public static string EpochLine(EpochSummary e, string metric)
-    {
-        var value = e.Metrics.TryGetValue(metric, out var v) ? $"  {metric} {v:F4}" : "";
-        var accuracy = e.Metrics.TryGetValue("pixel_accuracy", out var a) ? $"  pixel_accuracy {a:F4}" : "";
-        return $"epoch {e.Epoch}: train loss {e.TrainLoss:F4}{value}{accuracy}  ({e.Seconds:F0} s){(e.IsBest ? "  [green]best[/]" : "")}";
-    }
-
-    public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : $"{t:mm\\:ss}";
-}
-
-/// <summary>
-/// Spectre progress bars on a terminal. When output is redirected (a log file, CI, tests) there is no
-/// live display, only the lines commands print, so concurrent commands in one process cannot collide
-/// over Spectre's single live display either.
-/// </summary>
-static class LiveProgress
-{
-    public static void Run(Action<ProgressContext?> body)
-    {
-        if (!AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            body(null);
-            return;
-        }
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-            .Start(body);
     }
 }

@@ -1,0 +1,66 @@
+using PixelBox.Training;
+using Spectre.Console;
+
+namespace PixelBox.Cli.Shared;
+
+/// <summary>Renders a trainer's progress events with Spectre.Console (the library itself knows no console).</summary>
+static class TrainingDisplay
+{
+    /// <summary>Runs the trainer under a live progress bar; null when cancelled (Ctrl+C). Epoch lines show the
+    /// selection metric and <paramref name="alsoShow"/>.</summary>
+    public static TrainingState? Run(Trainer trainer, CancellationToken cancellation, params string[] alsoShow)
+    {
+        TrainingState? state = null;
+        LiveProgress.Run(context =>
+        {
+            var bar = context?.AddTask("training", maxValue: trainer.TotalIterations);
+            bar?.Value = trainer.State.Iteration;
+            trainer.IterationCompleted += p =>
+            {
+                bar?.Value = p.Iteration;
+                bar?.Description = StepLine(p);
+            };
+            trainer.EpochCompleted += e => AnsiConsole.MarkupLine(EpochLine(e, trainer.State.Options.SelectionMetric, alsoShow));
+            try
+            {
+                state = trainer.Run(cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                bar?.StopTask();
+            }
+        });
+        if (state is null)
+            AnsiConsole.MarkupLine($"[yellow]Interrupted.[/] The last completed epoch is in {Markup.Escape(trainer.LastCheckpointPath)}; continue with --resume.");
+        return state;
+    }
+
+    public static string StepLine(IterationProgress p) =>
+        $"epoch {p.Epoch}/{p.Epochs}  loss {p.EpochLoss:F4}  lr {p.LearningRate:0.###e+0}  {p.IterationsPerSecond:F1} it/s  ETA {Format(p.Remaining)}";
+
+    public static void PrintSummary(Trainer trainer, TrainingState state)
+    {
+        var metric = state.Options.SelectionMetric;
+        AnsiConsole.MarkupLine($"Best {metric} [bold]{state.BestMetric:F4}[/] at epoch {state.BestEpoch} of {state.Epoch} ({Format(TimeSpan.FromSeconds(state.Seconds))})");
+        var table = new Table().AddColumn("file").AddColumn("path");
+        table.AddRow("best checkpoint", Markup.Escape(trainer.BestCheckpointPath));
+        table.AddRow("last checkpoint", Markup.Escape(trainer.LastCheckpointPath));
+        table.AddRow("metrics log", Markup.Escape(trainer.MetricsLogPath));
+        table.AddRow("curves", Markup.Escape(trainer.CurvesPath));
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>One line per epoch: training loss, the selection metric, then <paramref name="alsoShow"/> where present.</summary>
+    public static string EpochLine(EpochSummary e, string metric, params string[] alsoShow)
+    {
+        var line = new System.Text.StringBuilder($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}");
+        foreach (var name in alsoShow.Prepend(metric).Distinct())
+            if (e.Metrics.TryGetValue(name, out var value))
+                line.Append($"  {name} {value:F4}");
+        line.Append($"  ({e.Seconds:F0} s)");
+        if (e.IsBest) line.Append("  [green]best[/]");
+        return line.ToString();
+    }
+
+    public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : $"{t:mm\\:ss}";
+}
