@@ -1,6 +1,11 @@
 namespace PixelBox;
 
-/// <summary>Writes files so a crash never leaves a half-written output: temp file in the same folder, then rename.</summary>
+/// <summary>
+/// Writes files so a crash never leaves a half-written output: temp file in the same folder, flushed,
+/// then renamed over the target. Only regular files are replaced: a symbolic link is written through
+/// (its target is replaced and the link kept), a folder, FIFO or device is refused (<see cref="OutputPaths"/>),
+/// and a failure of the environment (permissions, full disk) is an <see cref="InputException"/> naming the path.
+/// </summary>
 public static class AtomicFile
 {
     public static void WriteAllBytes(string path, byte[] bytes) =>
@@ -12,23 +17,34 @@ public static class AtomicFile
     /// <summary>Lets <paramref name="write"/> fill a temp file beside <paramref name="path"/>, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var target = OutputPaths.ResolveFile(path);
+        var dir = Path.GetDirectoryName(target)!;
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
+            Directory.CreateDirectory(dir);
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 write(fs);
                 fs.Flush(flushToDisk: true);
             }
-            File.Move(tmp, full, overwrite: true);
+            KeepMode(target, tmp);
+            File.Move(tmp, target, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
-            try { File.Delete(tmp); } catch (IOException) { }
+            try { File.Delete(tmp); } catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { }
+            if (OutputPaths.IsWriteFailure(e))
+                throw OutputPaths.WriteFailure(path, e);
             throw;
         }
+    }
+
+    /// <summary>A replaced file keeps its permissions (a new one gets the default).</summary>
+    static void KeepMode(string target, string tmp)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists(target))
+            return;
+        File.SetUnixFileMode(tmp, File.GetUnixFileMode(target));
     }
 }

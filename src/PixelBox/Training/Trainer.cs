@@ -123,7 +123,7 @@ public sealed class Trainer : IDisposable
     /// last completed epoch in last.ckpt, and throws OperationCanceledException.</summary>
     public TrainingState Run(CancellationToken cancellation = default)
     {
-        Directory.CreateDirectory(OutputDirectory);
+        OutputPaths.CreateFolder(OutputDirectory);
         var options = State.Options;
         var trainClock = new Stopwatch();
         long sessionSteps = 0;
