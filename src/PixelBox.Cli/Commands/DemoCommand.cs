@@ -19,7 +19,7 @@ public static class DemoCommand
         };
         command.SetAction((parse, cancellation) =>
         {
-            TorchSetup.Configure(parse.GetValue(threads));
+            TorchSetup.Configure(parse, threads);
             var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
             var demo = new ShapesDemo(settings, parse.GetValue(output)!);
             AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
@@ -56,7 +56,7 @@ public static class DemoCommand
             if (result is null)
             {
                 AnsiConsole.MarkupLine("[yellow]Interrupted.[/]");
-                return Task.FromResult(130);
+                return Task.FromResult(ErrorReporting.Interrupted);
             }
             Print(result);
             return Task.FromResult(0);

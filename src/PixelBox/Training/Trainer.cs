@@ -96,20 +96,36 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// Loads model, optimizer and progress from a checkpoint this trainer's configuration wrote, so that
     /// <see cref="Run"/> continues where it stopped. The checkpoint's training options must equal this
-    /// trainer's (construct the trainer from <see cref="ReadOptions"/> to guarantee that).
+    /// trainer's (construct the trainer from <see cref="ReadOptions"/> to guarantee that), except for the run's
+    /// length (epochs, iterations): a longer run extends the stored one, with the learning-rate schedule
+    /// computed for the new length.
     /// </summary>
     public void Restore(Checkpoint checkpoint)
     {
         var training = checkpoint.Training ?? throw new InputException(checkpoint.Path, "checkpoint holds no training state");
         var restored = TrainingState.FromJson(training, checkpoint.Path);
-        if (restored.Options != State.Options)
+        if ((restored.Options with { Epochs = State.Options.Epochs, Iterations = State.Options.Iterations }) != State.Options)
             throw new InputException(checkpoint.Path, "was written with different training options; resume with the stored options");
+        if (restored.Options != State.Options)
+            CheckExtension(restored, checkpoint.Path);
         checkpoint.LoadModel(model);
         checkpoint.LoadOptimizer(optimizer);
-        State = restored;
+        State = restored with { Options = State.Options };
         // metrics.jsonl may hold epochs past the checkpoint (or miss the last one after a crash): the
         // checkpoint's history is the truth.
         WriteMetricsLog();
+    }
+
+    /// <summary>A new length must not undo finished steps, and epochs must stay whole: a run that stopped inside an
+    /// epoch (its length was a number of iterations) would restart that epoch's batches at the wrong place.</summary>
+    void CheckExtension(TrainingState restored, string source)
+    {
+        if (TotalIterations < restored.Iteration)
+            throw new InputException(source,
+                $"the run has already trained {restored.Iteration} steps ({restored.Epoch} epochs); a length of {TotalIterations} steps ({TotalEpochs} epochs) cannot shorten it");
+        if (restored.Iteration != (long)restored.Epoch * data.BatchesPerEpoch)
+            throw new InputException(source,
+                $"the run stopped inside epoch {restored.Epoch} (step {restored.Iteration}, {data.BatchesPerEpoch} steps per epoch), so it cannot be given a new length; start a new run");
     }
 
     /// <summary>The training options stored in a checkpoint, for building a trainer that can resume it.</summary>
