@@ -75,12 +75,11 @@ public static class DemoCommand
         AnsiConsole.Write(scores);
         AnsiConsole.MarkupLine($"{r.Epochs} epochs in {TrainingDisplay.Format(TimeSpan.FromSeconds(r.TrainSeconds))}");
 
-        var files = new Table().AddColumn("output").AddColumn("path");
-        files.AddRow("metrics", Markup.Escape(r.MetricsPath));
-        files.AddRow("checkpoint", Markup.Escape(r.CheckpointPath));
-        files.AddRow("training curves", Markup.Escape(r.CurvesPath));
-        files.AddRow("confusion matrix", Markup.Escape(r.ConfusionMatrixPath));
-        files.AddRow("overlays (image | truth | prediction)", Markup.Escape(Path.GetDirectoryName(r.OverlayPaths.FirstOrDefault() ?? r.OutDir)!));
-        AnsiConsole.Write(files);
+        TrainingDisplay.PrintPaths(
+            ("metrics", r.MetricsPath),
+            ("checkpoint", r.CheckpointPath),
+            ("training curves", r.CurvesPath),
+            ("confusion matrix", r.ConfusionMatrixPath),
+            ("overlays (image | truth | prediction)", Path.GetDirectoryName(r.OverlayPaths.FirstOrDefault() ?? r.OutDir)!));
     }
 }
