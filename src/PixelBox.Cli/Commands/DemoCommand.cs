@@ -22,8 +22,8 @@ public static class DemoCommand
             TorchSetup.Configure(parse, threads);
             var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
             var demo = new ShapesDemo(settings, parse.GetValue(output)!);
-            AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
-                                   $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {Markup.Escape(demo.OutDir)}");
+            TrainingDisplay.Say($"PixelBox demo{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
+                                   $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {demo.OutDir}");
             ShapesDemoResult? result = null;
             LiveProgress.Run(context =>
             {

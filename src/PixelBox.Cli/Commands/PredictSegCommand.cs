@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PixelBox.Imaging;
 using PixelBox.Inference;
 using PixelBox.Cli.Shared;
 using Spectre.Console;
@@ -26,6 +27,8 @@ public static class PredictSegCommand
             var checkpoint = parse.GetValue(model)!;
             var images = SegmentationPredictor.FindImages(inputPath);
             CheckOutputs(checkpoint, inputPath, images, outPath);
+            foreach (var image in images)
+                RgbImageFile.ReadSize(image); // an unreadable image fails now, before the output folder exists
             using var predictor = SegmentationPredictor.Load(checkpoint);
             var outDir = OutputPaths.CreateFolder(outPath);
             int done = 0;
@@ -46,8 +49,8 @@ public static class PredictSegCommand
                 AnsiConsole.MarkupLine($"[yellow]Interrupted[/] after {done} of {images.Count} images (their masks and overlays are complete).");
                 return Task.FromResult(ErrorReporting.Interrupted);
             }
-            AnsiConsole.MarkupLine($"Wrote {images.Count} masks and overlays ({Markup.Escape(predictor.Info.Name)}, " +
-                                   $"{predictor.Info.NumClasses} classes) to [bold]{Markup.Escape(outDir)}[/]");
+            TrainingDisplay.Say($"Wrote {images.Count} masks and overlays ({predictor.Info.Name}, " +
+                                   $"{predictor.Info.NumClasses} classes) to {outDir}");
             return Task.FromResult(0);
         });
         return command;

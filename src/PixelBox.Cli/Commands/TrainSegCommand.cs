@@ -33,8 +33,8 @@ public static class TrainSegCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Mask-folder dataset (images/, masks/, train.txt, val.txt, classes.txt); required unless --resume", HelpName = "DIR" };
-        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.Names)}; required unless --resume", HelpName = "NAME" }
-            .OneOf([.. ModelRegistry.Names]);
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}; required unless --resume", HelpName = "NAME" }
+            .OneOf([.. ModelRegistry.NamesOf(ModelTasks.Segmentation)]);
         var output = new Option<string>("--out") { Description = "Run folder for checkpoints, metrics.jsonl and curves.png", Required = true, HelpName = "RUN" };
         var width = new Option<int?>("--width")
         {
@@ -109,7 +109,7 @@ public static class TrainSegCommand
             else
             {
                 var dataDir = parse.GetValue(data) ?? throw new InputException("--data", "required (the dataset to train on) unless --resume");
-                var modelName = parse.GetValue(model) ?? throw new InputException("--model", $"required (one of {string.Join(", ", ModelRegistry.Names)}) unless --resume");
+                var modelName = parse.GetValue(model) ?? throw new InputException("--model", $"required (one of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}) unless --resume");
                 if (File.Exists(Path.Combine(outDir, Trainer.LastCheckpointName)))
                     throw new InputException(outDir, "already holds a training run (last.ckpt); pass --resume to continue it or choose another --out");
                 CheckOutsideDataset(outDir, dataDir);
@@ -173,20 +173,20 @@ public static class TrainSegCommand
     {
         var trainer = run.Trainer;
         var state = trainer.State;
-        var where = Markup.Escape(Path.GetFullPath(outDir));
+        var where = Path.GetFullPath(outDir);
         if (state.Iteration >= trainer.TotalIterations)
         {
-            AnsiConsole.MarkupLine($"The run in [bold]{where}[/] has finished its {state.Epoch} epochs ({state.Iteration} steps): nothing to train. " +
+            TrainingDisplay.Say($"The run in {where} has finished its {state.Epoch} epochs ({state.Iteration} steps): nothing to train. " +
                                    $"To train longer, resume with a larger --epochs (more than {state.Epoch}) or --iterations.");
             return false;
         }
-        AnsiConsole.MarkupLine($"Resuming [bold]{where}[/] after epoch {state.Epoch} (step {state.Iteration}) with its stored options");
+        TrainingDisplay.Say($"Resuming {where} after epoch {state.Epoch} (step {state.Iteration}) with its stored options");
         if (stored != state.Options)
         {
             long oldTotal = stored.TotalIterations(run.BatchesPerEpoch);
             var schedule = state.Options.ScheduleFor(trainer.TotalIterations);
             var was = state.Iteration > 0 ? stored.ScheduleFor(oldTotal).At(state.Iteration - 1) : stored.LearningRate;
-            AnsiConsole.MarkupLine($"Run length {oldTotal} -> {trainer.TotalIterations} steps ({stored.TotalEpochs(run.BatchesPerEpoch)} -> {trainer.TotalEpochs} epochs). " +
+            TrainingDisplay.Say($"Run length {oldTotal} -> {trainer.TotalIterations} steps ({stored.TotalEpochs(run.BatchesPerEpoch)} -> {trainer.TotalEpochs} epochs). " +
                                    $"The {state.Options.Schedule.ToString().ToLowerInvariant()} learning-rate schedule is recomputed for the new length (stretched, " +
                                    $"as if the run had been started with it): step {state.Iteration + 1} uses {schedule.At(state.Iteration):0.###e+0} " +
                                    $"(step {state.Iteration} used {was:0.###e+0}), step {trainer.TotalIterations} {schedule.At(trainer.TotalIterations - 1):0.###e+0}.");

@@ -32,7 +32,7 @@ static class TrainingDisplay
             }
         });
         if (state is null)
-            AnsiConsole.MarkupLine($"[yellow]Interrupted[/] after step {trainer.State.Iteration}: saved in {Markup.Escape(trainer.LastCheckpointPath)}; continue with --resume.");
+            TrainingDisplay.Say($"Interrupted after step {trainer.State.Iteration}: saved in {trainer.LastCheckpointPath}; continue with --resume.");
         return state;
     }
 
@@ -77,6 +77,10 @@ static class TrainingDisplay
         foreach (var (what, path) in rows)
             Console.Out.WriteLine($"  {what.PadRight(width)}  {path}"); // not Spectre: it would wrap a long path mid-name at the console width
     }
+
+    /// <summary>A plain line (no markup): Spectre wraps at the console width, 80 columns when output is redirected,
+    /// which breaks paths mid-name and messages scripts read; the terminal's own soft wrap keeps them whole.</summary>
+    public static void Say(string line) => Console.Out.WriteLine(line);
 
     public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : $"{t:mm\\:ss}";
 }
