@@ -285,13 +285,13 @@ public static class VocDetectionFormat
     }
 
     /// <summary>v + 1 as the shortest text that the reader's (float)(text - 1) maps back to v.</summary>
-    static string OneBased(float v)
+    internal static string OneBased(float v)
     {
         var text = DatasetFiles.FloatText((float)(v + 1.0));
         return (float)(DatasetFiles.ParseDouble(text) - 1) == v ? text : DatasetFiles.Format(v + 1.0, "R");
     }
 
-    static string Plain(float v)
+    internal static string Plain(float v)
     {
         var text = DatasetFiles.FloatText(v);
         return (float)DatasetFiles.ParseDouble(text) == v ? text : DatasetFiles.Format(v, "R");
