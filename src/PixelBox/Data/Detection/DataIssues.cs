@@ -61,7 +61,8 @@ public sealed class IssueLog
 
     public IReadOnlyList<DataIssue> Issues
     {
-        get { lock (issues) return issues.ToArray(); }
+        // in a fixed order, whatever the order parallel readers reported them in
+        get { lock (issues) return issues.OrderBy(i => i.Kind, StringComparer.Ordinal).ThenBy(i => i.File, StringComparer.Ordinal).ThenBy(i => i.Problem, StringComparer.Ordinal).ToArray(); }
     }
 
     public bool HasErrors

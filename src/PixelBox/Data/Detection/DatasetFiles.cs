@@ -20,6 +20,22 @@ internal static class DatasetFiles
     public static bool IsImage(string path) =>
         ImageExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Runs body(0..count-1) on all cores; when bodies throw, rethrows the exception of the lowest index as it was
+    /// thrown (so the error a user sees does not depend on thread scheduling).
+    /// </summary>
+    public static void ParallelInOrder(int count, Action<int> body)
+    {
+        var errors = new Exception?[count];
+        Parallel.For(0, count, i =>
+        {
+            try { body(i); }
+            catch (Exception e) { errors[i] = e; }
+        });
+        foreach (var e in errors)
+            if (e is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+    }
+
     /// <summary>Reports a box that overhangs its image (beyond <see cref="IssueKinds.OutOfBoundsTolerance"/>) or has no area.</summary>
     public static void CheckBox(DetectionObject o, int width, int height, string file, string record, IssueLog log)
     {

@@ -44,7 +44,7 @@ public static class VocDetectionFormat
         // images are numbered 1..N in order of first appearance over the splits (VOC has no image ids)
         var ids = splits.SelectMany(s => s.Ids).Distinct().ToArray();
         var files = new VocFile?[ids.Length];
-        Parallel.For(0, ids.Length, i =>
+        DatasetFiles.ParallelInOrder(ids.Length, i =>
         {
             var xml = Path.Combine(annotations, ids[i].Replace('/', Path.DirectorySeparatorChar) + ".xml");
             files[i] = log.Guard(xml, () => ParseXml(ids[i], xml), null);

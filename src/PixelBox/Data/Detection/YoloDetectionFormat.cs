@@ -66,7 +66,7 @@ public static class YoloDetectionFormat
                 if (seen.Add(f.FileName)) unique.Add(f);
                 else log.Report(IssueKinds.DuplicateId, f.Path, $"split '{name}' has two images named '{f.FileName}'");
             var images = new DetectionImage?[unique.Count];
-            Parallel.For(0, unique.Count, i => images[i] = ReadImage(unique[i].FileName, unique[i].Path, spec.Names, log));
+            DatasetFiles.ParallelInOrder(unique.Count, i => images[i] = ReadImage(unique[i].FileName, unique[i].Path, spec.Names, log));
             var list = new List<DetectionImage>();
             foreach (var image in images)
                 if (image is not null) list.Add(image with { Id = nextId++ });
