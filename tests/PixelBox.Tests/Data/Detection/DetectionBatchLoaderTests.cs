@@ -1,4 +1,5 @@
 using PixelBox.Data;
+using PixelBox.Models;
 using TorchSharp;
 
 namespace PixelBox.Tests.Data.Detection;
