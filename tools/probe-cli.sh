@@ -90,7 +90,7 @@ for f in in/missing in/empty in/empty.bin in/garbage.bin in/zeros.json fifo in/d
   probe error eval coco --gt "$f" --dt in/dt.json
 done
 for f in in/missing in/empty in/empty.bin in/garbage.bin fifo in/gt.json; do
-  probe error predict seg --model "$f" --input in/imgs --out o/p
+  probe error predict seg --model "$f" --input in/imgs/b.png --out o/p
   probe error predict seg --model in/run/best.ckpt --input "$f" --out o/p
 done
 for f in in/missing in/afile in/empty fifo; do
