@@ -99,7 +99,12 @@ public static class CliApp
             var parse = BuildFor(args).Parse(args);
             if (parse.Errors.Count > 0)
                 return ErrorReporting.ReportParseErrors(parse);
-            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            using var cancellation = new CancellationTokenSource();
+            using var interruption = Interruption.Handle(parse, cancellation);
+            // No ProcessTerminationTimeout: System.CommandLine would return 130 two seconds after Ctrl+C while the
+            // command still runs (and the process exit would cut it short); Interruption handles the signals.
+            var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+            return parse.InvokeAsync(configuration, cancellation.Token).GetAwaiter().GetResult();
         }
         catch (Exception e)
         {

@@ -35,7 +35,7 @@ public static class DataShapesCommand
             var full = Path.GetFullPath(dir);
             int train = File.ReadLines(Path.Combine(full, "train.txt")).Count();
             int val = File.ReadLines(Path.Combine(full, "val.txt")).Count();
-            AnsiConsole.MarkupLine($"Wrote {n} images of {s}x{s} ({train} train, {val} val) to [bold]{Markup.Escape(full)}[/]");
+            TrainingDisplay.Say($"Wrote {n} images of {s}x{s} ({train} train, {val} val) to {full}");
             AnsiConsole.MarkupLine("  images/*.png (RGB), masks/*.png (index masks, VOC palette)");
             AnsiConsole.MarkupLine("  labels: 0 background, 1 circle, 2 square, 3 triangle, 4 star (classes.txt)");
             AnsiConsole.MarkupLine("  train.txt, val.txt (ids), instances.json (COCO polygons)");

@@ -19,11 +19,11 @@ public static class DemoCommand
         };
         command.SetAction((parse, cancellation) =>
         {
-            TorchSetup.Configure(parse.GetValue(threads));
+            TorchSetup.Configure(parse, threads);
             var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
             var demo = new ShapesDemo(settings, parse.GetValue(output)!);
-            AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
-                                   $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {Markup.Escape(demo.OutDir)}");
+            TrainingDisplay.Say($"PixelBox demo{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
+                                   $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {demo.OutDir}");
             ShapesDemoResult? result = null;
             LiveProgress.Run(context =>
             {
@@ -56,7 +56,7 @@ public static class DemoCommand
             if (result is null)
             {
                 AnsiConsole.MarkupLine("[yellow]Interrupted.[/]");
-                return Task.FromResult(130);
+                return Task.FromResult(ErrorReporting.Interrupted);
             }
             Print(result);
             return Task.FromResult(0);
@@ -75,12 +75,11 @@ public static class DemoCommand
         AnsiConsole.Write(scores);
         AnsiConsole.MarkupLine($"{r.Epochs} epochs in {TrainingDisplay.Format(TimeSpan.FromSeconds(r.TrainSeconds))}");
 
-        var files = new Table().AddColumn("output").AddColumn("path");
-        files.AddRow("metrics", Markup.Escape(r.MetricsPath));
-        files.AddRow("checkpoint", Markup.Escape(r.CheckpointPath));
-        files.AddRow("training curves", Markup.Escape(r.CurvesPath));
-        files.AddRow("confusion matrix", Markup.Escape(r.ConfusionMatrixPath));
-        files.AddRow("overlays (image | truth | prediction)", Markup.Escape(Path.GetDirectoryName(r.OverlayPaths.FirstOrDefault() ?? r.OutDir)!));
-        AnsiConsole.Write(files);
+        TrainingDisplay.PrintPaths(
+            ("metrics", r.MetricsPath),
+            ("checkpoint", r.CheckpointPath),
+            ("training curves", r.CurvesPath),
+            ("confusion matrix", r.ConfusionMatrixPath),
+            ("overlays (image | truth | prediction)", Path.GetDirectoryName(r.OverlayPaths.FirstOrDefault() ?? r.OutDir)!));
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PixelBox.Cli.Shared;
 using System.Globalization;
 using PixelBox.Masks;
 using PixelBox.Metrics;
@@ -15,13 +16,16 @@ public static class EvalSegCommand
 {
     public static Command Create()
     {
-        var gt = new Option<string>("--gt") { Description = "Folder of ground-truth masks (8-bit grayscale or palette PNG, pixel value = class index)", Required = true };
-        var pred = new Option<string>("--pred") { Description = "Folder of predicted masks, same format, paired with --gt by file name", Required = true };
-        var numClasses = new Option<int>("--num-classes") { Description = "Number of classes C; labels are 0..C-1", Required = true };
-        var ignoreIndex = new Option<int>("--ignore-index") { Description = "Ground-truth label to skip (-1: none)", DefaultValueFactory = _ => 255 };
-        var names = new Option<string?>("--names") { Description = "Comma-separated class names, C of them" };
-        var json = new Option<string?>("--json") { Description = "Write the metrics and confusion matrix as JSON to this file" };
-        var plot = new Option<string?>("--plot") { Description = "Draw the row-normalised confusion matrix to this PNG file" };
+        var gt = new Option<string>("--gt") { Description = "Folder of ground-truth masks (8-bit grayscale or palette PNG, pixel value = class index)", Required = true, HelpName = "DIR" };
+        var pred = new Option<string>("--pred") { Description = "Folder of predicted masks, same format, paired with --gt by file name", Required = true, HelpName = "DIR" };
+        // Masks hold 8-bit labels: at most 256 classes.
+        var numClasses = new Option<int>("--num-classes") { Description = "Number of classes C (1-256, masks hold 8-bit labels); labels are 0..C-1", Required = true, HelpName = "C" }
+            .InRange(1, 256);
+        var ignoreIndex = new Option<int>("--ignore-index") { Description = "Ground-truth label to skip, outside 0..C-1 (-1: none)", DefaultValueFactory = _ => 255, HelpName = "L" }
+            .InRange(-1, 255);
+        var names = new Option<string?>("--names") { Description = "Comma-separated class names, C of them", HelpName = "A,B,..." };
+        var json = new Option<string?>("--json") { Description = "Write the metrics and confusion matrix as JSON to this file", HelpName = "FILE" };
+        var plot = new Option<string?>("--plot") { Description = "Draw the row-normalised confusion matrix to this PNG file", HelpName = "FILE" };
 
         var command = new Command("seg", "Evaluate semantic segmentation masks: pixel accuracy, mean accuracy, per-class and mean IoU, frequency-weighted IoU, Dice.")
         {
@@ -35,8 +39,6 @@ public static class EvalSegCommand
 
     static int Run(string gtDir, string predDir, int numClasses, int ignoreIndex, string? namesOption, string? jsonPath, string? plotPath)
     {
-        if (numClasses is < 1 or > 256)
-            throw new InputException("--num-classes", $"{numClasses} is not in [1, 256] (masks hold 8-bit labels)");
         if (ignoreIndex >= 0 && ignoreIndex < numClasses)
             throw new InputException("--ignore-index", $"{ignoreIndex} is a class index; it must lie outside [0, {numClasses}) (-1 for none)");
         var names = namesOption is null ? SegmentationReport.IndexNames(numClasses) : namesOption.Split(',', StringSplitOptions.TrimEntries);
@@ -44,6 +46,14 @@ public static class EvalSegCommand
             throw new InputException("--names", $"{names.Length} names for {numClasses} classes");
 
         var pairs = PairByFileName(gtDir, predDir);
+        var plan = new OutputPlan();
+        foreach (var (gtMask, predMask) in pairs)
+            plan.Input(gtMask, "the ground-truth mask").Input(predMask, "the predicted mask");
+        if (jsonPath != null)
+            plan.Output(jsonPath, "--json");
+        if (plotPath != null)
+            plan.Output(plotPath, "--plot");
+        plan.Check();
         var cm = Evaluate(pairs, numClasses, ignoreIndex >= 0 ? ignoreIndex : null);
 
         PrintTable(cm, names, pairs.Count);
@@ -78,8 +88,9 @@ public static class EvalSegCommand
 
     static SortedSet<string> PngNames(string dir)
     {
-        if (!Directory.Exists(dir))
-            throw new InputException(dir, "directory not found");
+        var kind = FileKinds.Of(dir);
+        if (kind != FileKind.Directory)
+            throw new InputException(dir, kind == FileKind.Missing ? "folder not found" : $"is {FileKinds.Describe(kind)}; give a folder of PNG masks");
         var options = new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive };
         return new SortedSet<string>(Directory.EnumerateFiles(dir, "*.png", options).Select(Path.GetFileName)!, StringComparer.Ordinal);
     }

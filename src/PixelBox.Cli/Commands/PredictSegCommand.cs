@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PixelBox.Imaging;
 using PixelBox.Inference;
 using PixelBox.Cli.Shared;
 using Spectre.Console;
@@ -12,31 +13,67 @@ public static class PredictSegCommand
     {
         var model = new Option<string>("--model") { Description = "Checkpoint written by `train seg` (e.g. RUN/best.ckpt)", Required = true, HelpName = "CKPT" };
         var input = new Option<string>("--input") { Description = "An image, or a folder whose images are all predicted", Required = true, HelpName = "IMG|DIR" };
-        var output = new Option<string>("--out") { Description = "Folder for <name>.png (index mask, VOC palette) and <name>_overlay.png (image | blend)", Required = true, HelpName = "DIR" };
+        var output = new Option<string>("--out") { Description = "Folder for <name>.png (index mask, VOC palette) and <name>_overlay.png (image | blend); not the input folder", Required = true, HelpName = "DIR" };
         var threads = TorchSetup.ThreadsOption();
         var command = new Command("seg", "Predict segmentation masks; writes <name>.png (index mask) and <name>_overlay.png (image | mask blended over it).")
         {
             model, input, output, threads,
         };
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) =>
         {
-            TorchSetup.Configure(parse.GetValue(threads));
-            var images = SegmentationPredictor.FindImages(parse.GetValue(input)!);
-            using var predictor = SegmentationPredictor.Load(parse.GetValue(model)!);
-            var outDir = OutputPaths.CreateFolder(parse.GetValue(output)!);
+            TorchSetup.Configure(parse, threads);
+            var inputPath = parse.GetValue(input)!;
+            var outPath = parse.GetValue(output)!;
+            var checkpoint = parse.GetValue(model)!;
+            var images = SegmentationPredictor.FindImages(inputPath);
+            CheckOutputs(checkpoint, inputPath, images, outPath);
+            foreach (var image in images)
+                RgbImageFile.ReadSize(image); // an unreadable image fails now, before the output folder exists
+            using var predictor = SegmentationPredictor.Load(checkpoint);
+            var outDir = OutputPaths.CreateFolder(outPath);
+            int done = 0;
             LiveProgress.Run(context =>
             {
                 var bar = context?.AddTask("predicting", maxValue: images.Count);
                 foreach (var image in images)
                 {
+                    if (cancellation.IsCancellationRequested)
+                        break;
                     predictor.PredictFile(image, outDir);
+                    done++;
                     bar?.Increment(1);
                 }
             });
-            AnsiConsole.MarkupLine($"Wrote {images.Count} masks and overlays ({Markup.Escape(predictor.Info.Name)}, " +
-                                   $"{predictor.Info.NumClasses} classes) to [bold]{Markup.Escape(outDir)}[/]");
-            return 0;
+            if (done < images.Count)
+            {
+                AnsiConsole.MarkupLine($"[yellow]Interrupted[/] after {done} of {images.Count} images (their masks and overlays are complete).");
+                return Task.FromResult(ErrorReporting.Interrupted);
+            }
+            TrainingDisplay.Say($"Wrote {images.Count} masks and overlays ({predictor.Info.Name}, " +
+                                   $"{predictor.Info.NumClasses} classes) to {outDir}");
+            return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Before any work: the output folder is not the input folder, and no mask or overlay lands on an input
+    /// (the checkpoint or an image) or on another output (b_overlay.png is b.png's overlay and also the mask
+    /// of an input called b_overlay.png).
+    /// </summary>
+    static void CheckOutputs(string checkpoint, string input, IReadOnlyList<string> images, string outDir)
+    {
+        if (Directory.Exists(input) && OutputPlan.IsWithin(outDir, input) && OutputPlan.IsWithin(input, outDir))
+            throw new InputException(outDir, $"--out is the input folder {input}; masks and overlays would mix with (and overwrite) the images; choose another folder");
+        var plan = new OutputPlan().Input(checkpoint, "the checkpoint (--model)");
+        foreach (var image in images)
+            plan.Input(image, "the input image");
+        foreach (var image in images)
+        {
+            var (mask, overlay) = SegmentationPredictor.OutputNames(image);
+            plan.Output(Path.Combine(outDir, mask), $"the mask of {image}");
+            plan.Output(Path.Combine(outDir, overlay), $"the overlay of {image}");
+        }
+        plan.Check();
     }
 }

@@ -37,7 +37,9 @@ static partial class ErrorReporting
                 // The environment refused a file operation we did not wrap: still the user's file, not our defect.
                 Console.Error.WriteLine($"error: {FileProblem(Unwrap(e).Message)}");
                 return UserError;
-            case OutOfMemoryException:
+            case var outOfMemory when outOfMemory is OutOfMemoryException
+                                   || (outOfMemory is System.Runtime.InteropServices.ExternalException && IsTorchOutOfMemory(outOfMemory.Message)):
+                // libtorch's allocator reports "DefaultCPUAllocator: can't allocate memory: you tried to allocate N bytes".
                 Console.Error.WriteLine("error: out of memory (try smaller images, a smaller batch or a smaller model)");
                 return UserError;
             default:
@@ -163,6 +165,9 @@ static partial class ErrorReporting
         var problem = (message[..match.Index] + message[(match.Index + match.Length)..]).Replace("  ", " ").Trim().TrimEnd('.', ':', ' ');
         return problem.Length == 0 ? $"{path}: cannot be used" : $"{path}: {OneLine(char.ToLowerInvariant(problem[0]) + problem[1..])}";
     }
+
+    static bool IsTorchOutOfMemory(string message) =>
+        message.Contains("can't allocate memory", StringComparison.Ordinal) || message.Contains("out of memory", StringComparison.OrdinalIgnoreCase);
 
     static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 

@@ -7,13 +7,18 @@ namespace PixelBox.Cli.Shared;
 /// <summary>Torch settings every command that runs a model shares: the --threads option and process-wide switches.</summary>
 static class TorchSetup
 {
-    public static Option<int> ThreadsOption() =>
-        new("--threads") { Description = "Torch compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
+    /// <summary>More threads than this only oversubscribes any machine there is (libtorch's own pools stop far below).</summary>
+    public const int MaxThreads = 1024;
 
-    /// <summary>Process-wide torch settings for a command: compute threads, and no NNPACK.</summary>
-    public static void Configure(int threads)
+    /// <summary>--threads N; not given, all cores. (No DefaultValueFactory: help would print this machine's core
+    /// count as a second default next to "all cores".)</summary>
+    public static Option<int?> ThreadsOption() =>
+        new Option<int?>("--threads") { Description = "Torch compute threads [default: all cores]", HelpName = "N" }.InRange(1, MaxThreads);
+
+    /// <summary>Process-wide torch settings for a command: compute threads (--threads, else all cores), and no NNPACK.</summary>
+    public static void Configure(ParseResult parse, Option<int?> threadsOption)
     {
-        if (threads < 1) throw new InputException("--threads", $"must be at least 1 (got {threads})");
+        int threads = parse.GetValue(threadsOption) ?? Environment.ProcessorCount;
         torch.set_num_threads(threads);
         NativeTorch.DisableNnpack();
     }

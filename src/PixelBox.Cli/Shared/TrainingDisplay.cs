@@ -32,7 +32,7 @@ static class TrainingDisplay
             }
         });
         if (state is null)
-            AnsiConsole.MarkupLine($"[yellow]Interrupted[/] after step {trainer.State.Iteration}: saved in {Markup.Escape(trainer.LastCheckpointPath)}; continue with --resume.");
+            TrainingDisplay.Say($"Interrupted after step {trainer.State.Iteration}: saved in {trainer.LastCheckpointPath}; continue with --resume.");
         return state;
     }
 
@@ -47,12 +47,11 @@ static class TrainingDisplay
     {
         var metric = state.Options.SelectionMetric;
         AnsiConsole.MarkupLine($"Best {metric} [bold]{state.BestMetric:F4}[/] at epoch {state.BestEpoch} of {state.Epoch} ({Format(TimeSpan.FromSeconds(state.Seconds))})");
-        var table = new Table().AddColumn("file").AddColumn("path");
-        table.AddRow("best checkpoint", Markup.Escape(trainer.BestCheckpointPath));
-        table.AddRow("last checkpoint", Markup.Escape(trainer.LastCheckpointPath));
-        table.AddRow("metrics log", Markup.Escape(trainer.MetricsLogPath));
-        table.AddRow("curves", Markup.Escape(trainer.CurvesPath));
-        AnsiConsole.Write(table);
+        PrintPaths(
+            ("best checkpoint", trainer.BestCheckpointPath),
+            ("last checkpoint", trainer.LastCheckpointPath),
+            ("metrics log", trainer.MetricsLogPath),
+            ("curves", trainer.CurvesPath));
     }
 
     /// <summary>One line per epoch: training loss, the selection metric, then <paramref name="alsoShow"/> where present.</summary>
@@ -66,6 +65,22 @@ static class TrainingDisplay
         if (e.IsBest) line.Append("  [green]best[/]");
         return line.ToString();
     }
+
+    /// <summary>
+    /// Prints (what, path) pairs as aligned plain lines, not a table: Spectre wraps a table cell that does not
+    /// fit inside the name (even a NoWrap column, tried at 80 columns), which breaks paths for copying; a plain
+    /// line (written past Spectre, which wraps markup at the console width too) is at worst soft-wrapped by the terminal.
+    /// </summary>
+    public static void PrintPaths(params (string What, string Path)[] rows)
+    {
+        int width = rows.Max(r => r.What.Length);
+        foreach (var (what, path) in rows)
+            Console.Out.WriteLine($"  {what.PadRight(width)}  {path}"); // not Spectre: it would wrap a long path mid-name at the console width
+    }
+
+    /// <summary>A plain line (no markup): Spectre wraps at the console width, 80 columns when output is redirected,
+    /// which breaks paths mid-name and messages scripts read; the terminal's own soft wrap keeps them whole.</summary>
+    public static void Say(string line) => Console.Out.WriteLine(line);
 
     public static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t:mm\\:ss}" : $"{t:mm\\:ss}";
 }

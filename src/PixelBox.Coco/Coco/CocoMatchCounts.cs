@@ -2,9 +2,10 @@ namespace PixelBox.Coco;
 
 /// <summary>
 /// The lecture's simple per-class view (TP, FP, FN, precision, recall, F1 at one IoU threshold) from the
-/// same matches COCO uses. Its "naive AP" is the mean over the IoU thresholds of TP/(TP+FP): a single
-/// precision per threshold, with no ranking by score, so it is not COCO's AP (the area under the
-/// interpolated precision/recall curve) and is labelled as such.
+/// same matches COCO uses, and <see cref="MeanPrecision"/>: the precision TP/(TP+FP) averaged over the IoU
+/// thresholds. The lecture writes that mean as "AP = 1/10 sum over thresholds 0.5..0.95 of TP/(TP+FP)", but it
+/// is a precision, one per threshold with no ranking by score, not an average precision (COCO's AP is the
+/// area under the interpolated precision/recall curve), so it is named for what it is.
 /// </summary>
 public sealed class CocoMatchCounts
 {
@@ -39,10 +40,11 @@ public sealed class CocoMatchCounts
     }
 
     /// <summary>
-    /// Mean over IoU thresholds of TP/(TP+FP) (0 where a threshold has no counted detection); -1 when
-    /// the category has neither ground truth nor detections.
+    /// Precision TP/(TP+FP) averaged over the IoU thresholds (0 where a threshold has no counted detection);
+    /// -1 when the category has neither ground truth nor detections. (Called "naive AP" before; the lecture's
+    /// "AP" formula.)
     /// </summary>
-    public double NaiveAp(int k)
+    public double MeanPrecision(int k)
     {
         int T = IouThresholds.Length;
         double sum = 0;

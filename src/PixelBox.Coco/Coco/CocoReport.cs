@@ -10,7 +10,7 @@ namespace PixelBox.Coco;
 /// </summary>
 public sealed record CocoCategoryResult(
     long CategoryId, string Name, double Ap, double Ap50, double Ap75,
-    double[] ApByArea, double[] ArByMaxDets, CocoClassCounts Counts, double NaiveAp);
+    double[] ApByArea, double[] ArByMaxDets, CocoClassCounts Counts, double MeanPrecision);
 
 /// <summary>Summary plus per-category table of one evaluation, and its JSON form.</summary>
 public sealed class CocoReport
@@ -45,12 +45,20 @@ public sealed class CocoReport
                 ar[m] = acc.Mean(false, null, k, 0, m);
             rows[k] = new CocoCategoryResult(id, names.GetValueOrDefault(id, id.ToString(CultureInfo.InvariantCulture)),
                 acc.Mean(true, null, k), t50 < 0 ? -1 : acc.Mean(true, t50, k), t75 < 0 ? -1 : acc.Mean(true, t75, k),
-                apByArea, ar, counts.AtIndex(k, tCounts), counts.NaiveAp(k));
+                apByArea, ar, counts.AtIndex(k, tCounts), counts.MeanPrecision(k));
         }
         return new CocoReport
         {
             IouType = iouType, Params = p, Summary = acc.Summarize(), PerCategory = rows, CountsIou = countsIou,
         };
+    }
+
+    /// <summary>The IoU thresholds as "0.5:0.95" (or the one threshold).</summary>
+    string IouRange()
+    {
+        var t = Params.IouThresholds;
+        string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+        return t.Length == 1 ? F(t[0]) : $"{F(t[0])}:{F(t[^1])}";
     }
 
     static string TypeName(CocoIouType t) => t == CocoIouType.Segm ? "segm" : "bbox";
@@ -95,7 +103,9 @@ public sealed class CocoReport
         }
         w.WriteEndArray();
         w.WriteStartObject("simple_view");
-        w.WriteString("note", "lecture view from the same matches: naive_ap = mean over IoU thresholds of TP/(TP+FP), not COCO AP");
+        w.WriteString("note", $"lecture view from the same matches: TP/FP/FN, precision, recall and F1 at IoU {CountsIou.ToString("0.##", CultureInfo.InvariantCulture)}; " +
+                              $"mean_precision = precision TP/(TP+FP) averaged over the IoU thresholds {IouRange()} (no ranking by score: not an average precision, not COCO AP); " +
+                              "naive_ap = the same value under its former name, kept for existing scripts");
         w.WriteNumber("iou", CountsIou);
         w.WriteNumber("max_dets", Params.MaxDetections[^1]);
         w.WriteStartArray("per_category");
@@ -109,7 +119,8 @@ public sealed class CocoReport
             w.WriteNumber("precision", c.Counts.Precision);
             w.WriteNumber("recall", c.Counts.Recall);
             w.WriteNumber("f1", c.Counts.F1);
-            w.WriteNumber("naive_ap", c.NaiveAp);
+            w.WriteNumber("mean_precision", c.MeanPrecision);
+            w.WriteNumber("naive_ap", c.MeanPrecision);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -126,7 +137,7 @@ public sealed class CocoReport
             header.Add("AP" + p.AreaRanges[a].Label switch { "small" => "s", "medium" => "m", "large" => "l", var l => "_" + l });
         header.Add("AR" + p.MaxDetections[^1].ToString(CultureInfo.InvariantCulture));
         string at = "@" + CountsIou.ToString("0.##", CultureInfo.InvariantCulture);
-        header.AddRange(["TP" + at, "FP" + at, "FN" + at, "P" + at, "R" + at, "F1" + at, "naiveAP"]);
+        header.AddRange(["TP" + at, "FP" + at, "FN" + at, "P" + at, "R" + at, "F1" + at, "P@" + IouRange()]);
         var rows = new List<string[]> { header.ToArray() };
         foreach (var c in PerCategory)
         {
@@ -135,7 +146,7 @@ public sealed class CocoReport
                 row.Add(F(ap));
             row.Add(F(c.ArByMaxDets[^1]));
             row.AddRange([I(c.Counts.Tp), I(c.Counts.Fp), I(c.Counts.Fn), F(c.Counts.Precision), F(c.Counts.Recall),
-                F(c.Counts.F1), F(c.NaiveAp)]);
+                F(c.Counts.F1), F(c.MeanPrecision)]);
             rows.Add(row.ToArray());
         }
         var widths = new int[header.Count];
@@ -152,7 +163,8 @@ public sealed class CocoReport
             }
             sb.Append('\n');
         }
-        sb.Append("-1 = undefined (no ground truth / no detections); naiveAP = mean over IoU thresholds of TP/(TP+FP), the lecture's simplification, not COCO AP\n");
+        sb.Append($"-1 = undefined (no ground truth / no detections); P@{IouRange()} = precision TP/(TP+FP) averaged over the IoU thresholds " +
+                  "(the lecture's \"AP\" formula; no ranking by score, so not an average precision and not COCO AP)\n");
         return sb.ToString();
 
         static string F(double v) => NumpyMath.FormatFixed(v, 3);

@@ -14,8 +14,49 @@ public static class AtomicFile
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
+    static readonly object Gate = new();
+    static int writesInProgress;
+    static bool closed;
+
+    /// <summary>
+    /// Blocks new writes and waits for those in progress to finish, so that a process about to exit (a second
+    /// Ctrl+C) leaves neither a temp file nor a half-finished replacement behind. Writes started afterwards
+    /// wait forever: call this only right before the process exits.
+    /// </summary>
+    public static void FinishWritesBeforeExit()
+    {
+        lock (Gate)
+        {
+            closed = true;
+            while (writesInProgress > 0)
+                Monitor.Wait(Gate);
+        }
+    }
+
     /// <summary>Lets <paramref name="write"/> fill a temp file beside <paramref name="path"/>, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
+    {
+        lock (Gate)
+        {
+            while (closed)
+                Monitor.Wait(Gate);
+            writesInProgress++;
+        }
+        try
+        {
+            WriteNow(path, write);
+        }
+        finally
+        {
+            lock (Gate)
+            {
+                writesInProgress--;
+                Monitor.PulseAll(Gate);
+            }
+        }
+    }
+
+    static void WriteNow(string path, Action<Stream> write)
     {
         var target = OutputPaths.ResolveFile(path);
         var dir = Path.GetDirectoryName(target)!;

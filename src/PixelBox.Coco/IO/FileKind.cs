@@ -51,6 +51,25 @@ public static partial class FileKinds
         };
     }
 
+    /// <summary>
+    /// The (device, inode) pair of the file <paramref name="path"/> names, following symbolic links: two paths
+    /// name one file exactly when these are equal (hard links, links, case-insensitive file systems, bind mounts).
+    /// Null when the path does not exist or the platform has no such identity (Windows).
+    /// </summary>
+    public static (long Device, long Inode)? Identity(string path)
+    {
+        if (OperatingSystem.IsWindows())
+            return null;
+        try
+        {
+            return Stat(path, out var status) == 0 ? (status.Dev, status.Ino) : null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>How a kind reads in an error message ("a FIFO", "a folder", ...).</summary>
     public static string Describe(FileKind kind) => kind switch
     {

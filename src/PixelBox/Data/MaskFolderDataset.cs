@@ -22,6 +22,7 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
     public const byte IgnoreLabel = 255;
 
     readonly string[] ids, imagePaths, maskPaths;
+    readonly (int Width, int Height)[] sizes;
     readonly string[] allMaskPaths;
     readonly int? declaredClasses;
     readonly Lazy<IReadOnlyList<string>> classNames;
@@ -29,9 +30,10 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
     readonly long cacheBudget;
     long cachedBytes;
 
-    MaskFolderDataset(string root, string[] ids, string[] imagePaths, string[] maskPaths, string[] allMaskPaths,
+    MaskFolderDataset(string root, string[] ids, string[] imagePaths, string[] maskPaths, (int, int)[] sizes, string[] allMaskPaths,
                       string[]? declaredClassNames, long cacheBytes)
     {
+        this.sizes = sizes;
         Root = root;
         this.ids = ids;
         this.imagePaths = imagePaths;
@@ -62,6 +64,9 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
 
     public string MaskPath(int index) => maskPaths[index];
 
+    /// <summary>Width and height of sample <paramref name="index"/>, from its file header (read when the dataset was opened).</summary>
+    public (int Width, int Height) ImageSize(int index) => sizes[index];
+
     /// <summary>
     /// Opens root; <paramref name="split"/> "train"/"val"/... selects the ids listed in root/{split}.txt, null all pairs.
     /// Throws <see cref="InputException"/> naming the file for a missing folder or split file, an image without
@@ -91,17 +96,19 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
         var ids = split == null ? images.Keys.ToArray() : ReadSplit(Path.Combine(root, split + ".txt"), images);
         var imagePaths = ids.Select(id => images[id]).ToArray();
         var maskPaths = ids.Select(id => masks[id]).ToArray();
+        var sizes = new (int, int)[ids.Length];
         for (int i = 0; i < ids.Length; i++)
         {
             var (iw, ih) = RgbImageFile.ReadSize(imagePaths[i]);
             var (mw, mh) = RgbImageFile.ReadSize(maskPaths[i]);
             if (iw != mw || ih != mh)
                 throw new InputException(maskPaths[i], $"mask is {mw}x{mh} but its image {imagePaths[i]} is {iw}x{ih}");
+            sizes[i] = (iw, ih);
         }
 
         var classesFile = Path.Combine(root, "classes.txt");
         var names = File.Exists(classesFile) ? ReadClassNames(classesFile) : null;
-        return new MaskFolderDataset(root, ids, imagePaths, maskPaths, masks.Values.ToArray(), names, cacheBytes);
+        return new MaskFolderDataset(root, ids, imagePaths, maskPaths, sizes, masks.Values.ToArray(), names, cacheBytes);
     }
 
     public SegmentationSample this[int index]

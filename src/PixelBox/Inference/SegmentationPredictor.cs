@@ -42,7 +42,7 @@ public sealed class SegmentationPredictor : IDisposable
         Model = model;
         Info = info;
         this.ownsModel = ownsModel;
-        shrinks = Shrinks(model);
+        shrinks = Shrinks(model, info.Name);
     }
 
     public SegmentationModel Model { get; }
@@ -54,6 +54,8 @@ public sealed class SegmentationPredictor : IDisposable
     {
         var checkpoint = Checkpoint.Open(checkpointPath);
         var info = SegmentationModelInfo.FromCheckpoint(checkpoint);
+        if (info.InChannels != 3)
+            throw new InputException(checkpoint.Path, $"model '{info.Name}' takes {info.InChannels} input channels; predicting from RGB images needs 3");
         SegmentationModel model;
         try
         {
@@ -63,9 +65,22 @@ public sealed class SegmentationPredictor : IDisposable
         {
             throw new InputException(checkpoint.Path, e.Message);
         }
-        checkpoint.LoadModel(model);
-        model.eval();
-        return new SegmentationPredictor(model, info, ownsModel: true);
+        try
+        {
+            checkpoint.LoadModel(model);
+            model.eval();
+            return new SegmentationPredictor(model, info, ownsModel: true);
+        }
+        catch (InputException e) when (!e.Message.StartsWith(checkpoint.Path, StringComparison.Ordinal))
+        {
+            model.Dispose();
+            throw new InputException(checkpoint.Path, e.Message);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Class labels int64 [N, H, W] for normalised images float32 [N, C, H, W].</summary>
@@ -90,7 +105,7 @@ public sealed class SegmentationPredictor : IDisposable
     public IndexMask Predict(RgbImage image)
     {
         if (Model.InChannels != 3)
-            throw new InvalidOperationException($"the model takes {Model.InChannels} input channels, not RGB");
+            throw new InputException($"model '{Info.Name}' takes {Model.InChannels} input channels; predicting from RGB images needs 3");
         var sample = new SegmentationSample("image", image.Width, image.Height, image.Pixels, new byte[image.Width * image.Height]);
         using var batch = SegmentationBatchLoader.Collate([sample], Info.Normalization);
         using var labels = PredictLabels(batch.Images);
@@ -105,13 +120,29 @@ public sealed class SegmentationPredictor : IDisposable
     public PredictedImage PredictFile(string imagePath, string outDir)
     {
         var image = RgbImageFile.Read(imagePath);
-        var mask = Predict(image);
-        var stem = Path.GetFileNameWithoutExtension(imagePath);
-        var maskPath = Path.Combine(outDir, stem + ".png");
-        var overlayPath = Path.Combine(outDir, stem + "_overlay.png");
+        IndexMask mask;
+        try
+        {
+            mask = Predict(image);
+        }
+        catch (InputException e)
+        {
+            // The image's size does not suit the model: the file is what the user can change.
+            throw new InputException(imagePath, $"{image.Width}x{image.Height}: {e.Message}");
+        }
+        var (maskName, overlayName) = OutputNames(imagePath);
+        var maskPath = Path.Combine(outDir, maskName);
+        var overlayPath = Path.Combine(outDir, overlayName);
         IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
         RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
         return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
+    }
+
+    /// <summary>The file names <see cref="PredictFile"/> writes for an image: &lt;stem&gt;.png and &lt;stem&gt;_overlay.png.</summary>
+    public static (string Mask, string Overlay) OutputNames(string imagePath)
+    {
+        var stem = Path.GetFileNameWithoutExtension(imagePath);
+        return (stem + ".png", stem + "_overlay.png");
     }
 
     /// <summary>The image files an input names: the file itself, or the images directly inside a folder (sorted).</summary>
@@ -147,7 +178,7 @@ public sealed class SegmentationPredictor : IDisposable
         for (int candidate = size; candidate <= size + MaxSizeSearch; candidate++)
             if (TryOutputSize(Model, candidate) == candidate)
                 return paddedSizes[size] = candidate;
-        throw new NotSupportedException($"model '{Info.Name}' takes no input side between {size} and {size + MaxSizeSearch}");
+        throw new InputException($"model '{Info.Name}' takes no input side between {size} and {size + MaxSizeSearch}");
     }
 
     /// <summary>Tiles whose output covers a side of <paramref name="size"/> in one tile, up to <see cref="MaxTileOutput"/>.</summary>
@@ -159,11 +190,11 @@ public sealed class SegmentationPredictor : IDisposable
         for (int candidate = wanted; candidate <= wanted + MaxSizeSearch; candidate++)
             if (TryOutputSize(Model, candidate) >= wanted)
                 return tilers[wanted] = new OverlapTilePredictor(Model, candidate);
-        throw new NotSupportedException($"model '{Info.Name}' has no tile size with an output of {wanted} pixels");
+        throw new InputException($"model '{Info.Name}' has no tile size with an output of {wanted} pixels");
     }
 
     /// <summary>Whether the model's output is smaller than its input (judged at its smallest valid input side).</summary>
-    static bool Shrinks(SegmentationModel model)
+    static bool Shrinks(SegmentationModel model, string name)
     {
         for (int candidate = 1; candidate <= MaxSizeSearch; candidate++)
         {
@@ -171,7 +202,7 @@ public sealed class SegmentationPredictor : IDisposable
             if (output > 0)
                 return output < candidate;
         }
-        throw new NotSupportedException($"model takes no input side up to {MaxSizeSearch}");
+        throw new InputException($"model '{name}' takes no input side up to {MaxSizeSearch}");
     }
 
     /// <summary>The output side for an input side, or -1 when the model cannot take it.</summary>

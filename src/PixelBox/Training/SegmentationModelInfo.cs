@@ -34,8 +34,8 @@ public sealed record SegmentationModelInfo(
         // The registry builds default sizes only; until it takes size options, the one scalable model is built here.
         if (Name != "unet-same")
             throw new InputException($"model '{Name}' has no size options (only unet-same takes a width and depth)");
-        if (Size.BaseWidth < 1 || Size.Depth < 2)
-            throw new InputException($"unet-same needs a base width >= 1 and a depth >= 2 (got {Size.BaseWidth} and {Size.Depth})");
+        if (ModelLimits.UNetSizeProblem(Size.BaseWidth, Size.Depth) is { } problem)
+            throw new InputException($"unet-same: {problem}");
         return UNet.Same(NumClasses, InChannels, Size.BaseWidth, Size.Depth, batchNorm: true);
     }
 
@@ -49,13 +49,15 @@ public sealed record SegmentationModelInfo(
         {
             info = checkpoint.Model.Deserialize<SegmentationModelInfo>(TrainingOptions.Json);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
+            // ArgumentException: a value the records refuse, e.g. a normalisation with a zero standard deviation.
             throw new InputException(checkpoint.Path, $"not a segmentation checkpoint ({e.Message})");
         }
         if (info is null || string.IsNullOrEmpty(info.Name) || info.ClassNames is null || info.Normalization is null)
             throw new InputException(checkpoint.Path, "not a segmentation checkpoint (model name, class names or normalisation missing)");
-        if (info.NumClasses < 1 || info.ClassNames.Count != info.NumClasses || info.InChannels < 1)
+        if (info.NumClasses is < 1 or > ModelLimits.MaxClasses || info.ClassNames.Count != info.NumClasses
+            || info.InChannels is < 1 or > ModelLimits.MaxInChannels)
             throw new InputException(checkpoint.Path,
                 $"inconsistent model description ({info.NumClasses} classes, {info.ClassNames.Count} class names, {info.InChannels} input channels)");
         return info;

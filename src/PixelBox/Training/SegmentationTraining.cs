@@ -59,11 +59,14 @@ public sealed class SegmentationTraining : IDisposable
 {
     readonly nn.Module<Tensor, Tensor, Tensor> loss;
 
-    SegmentationTraining(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom)
+    SegmentationTraining(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom, TrainingOptions? storedOptions)
     {
+        StoredOptions = storedOptions;
         task = task with { DataRoot = Path.GetFullPath(task.DataRoot) };
         if (task.BatchSize < 1) throw new ArgumentException($"batch size must be positive (got {task.BatchSize})");
         if (task.IgnoreIndex is < 0 or > 255) throw new ArgumentException($"ignore index must be a byte label (got {task.IgnoreIndex})");
+        if (task.Workers < 1) throw new ArgumentException($"workers must be at least 1 (got {task.Workers})");
+        if (task.CropSize < 0) throw new ArgumentException($"crop size must be 0 (whole images) or positive (got {task.CropSize})");
         Task = task;
         var trainSet = MaskFolderDataset.Open(task.DataRoot, task.TrainSplit);
         var valSet = MaskFolderDataset.Open(task.DataRoot, task.ValSplit);
@@ -73,11 +76,12 @@ public sealed class SegmentationTraining : IDisposable
             throw new InputException(task.DataRoot, $"needs at least two classes, found {Info.NumClasses}");
 
         if (task.ClassWeights is { } weights && weights.Length != Info.NumClasses)
-            throw new ArgumentException($"{weights.Length} class weights given for {Info.NumClasses} classes");
+            throw new InputException("--class-weights", $"{weights.Length} weights for the {Info.NumClasses} classes of {task.DataRoot} ({string.Join(", ", Info.ClassNames)})");
         loss = SegmentationLoss.Create(task.Loss, new SegmentationLossOptions(task.ClassWeights, task.IgnoreIndex));
 
         torch.manual_seed(training.Seed);
         Model = Info.CreateModel();
+        CheckInputSizes(task, trainSet);
         Validator = new SegmentationValidator(valSet, Info, task.BatchSize);
         var augmentation = task.CropSize > 0
             ? new SegmentationAugmentation(task.CropSize, task.MinScale, task.MaxScale, task.HorizontalFlip, (byte)task.IgnoreIndex)
@@ -87,6 +91,7 @@ public sealed class SegmentationTraining : IDisposable
             ignoreIndex: (byte)task.IgnoreIndex);
         if (loader.BatchesPerEpoch == 0)
             throw new InputException(task.DataRoot, "training split is empty");
+        BatchesPerEpoch = loader.BatchesPerEpoch;
 
         var header = new JsonObject
         {
@@ -100,7 +105,14 @@ public sealed class SegmentationTraining : IDisposable
 
     public SegmentationTaskOptions Task { get; }
 
+    /// <summary>For a resumed run, the training options its checkpoint stored (they differ from the run's only
+    /// in length when the run is extended); null for a new run.</summary>
+    public TrainingOptions? StoredOptions { get; }
+
     public SegmentationModelInfo Info { get; }
+
+    /// <summary>Optimizer steps per epoch (training images / batch size, the last partial batch dropped).</summary>
+    public int BatchesPerEpoch { get; }
 
     public SegmentationModel Model { get; }
 
@@ -110,14 +122,17 @@ public sealed class SegmentationTraining : IDisposable
 
     /// <summary>A new run writing into <paramref name="outDir"/>.</summary>
     public static SegmentationTraining Start(SegmentationTaskOptions task, TrainingOptions training, string outDir) =>
-        Create(task, training, outDir, null);
+        Create(task, training, outDir, null, null);
 
     /// <summary>
     /// Continues the run in <paramref name="outDir"/> from its last.ckpt with the stored options, so it ends
     /// as the uninterrupted run would have. <paramref name="dataRoot"/> replaces the stored dataset path
-    /// (for a dataset that moved; it must hold the same data).
+    /// (for a dataset that moved; it must hold the same data); <paramref name="workers"/> the loader threads
+    /// (which never change the numbers). <paramref name="length"/> gives the run a new length, in epochs or
+    /// iterations (see <see cref="RunLength"/>): longer extends even a finished run, and the learning-rate
+    /// schedule, a pure function of (iteration, run length), is recomputed for the new length (stretched).
     /// </summary>
-    public static SegmentationTraining Resume(string outDir, string? dataRoot = null)
+    public static SegmentationTraining Resume(string outDir, string? dataRoot = null, RunLength? length = null, int? workers = null)
     {
         var checkpoint = Checkpoint.Open(Path.Combine(outDir, Training.Trainer.LastCheckpointName));
         SegmentationTaskOptions task;
@@ -132,15 +147,20 @@ public sealed class SegmentationTraining : IDisposable
         }
         if (dataRoot is not null)
             task = task with { DataRoot = dataRoot };
-        return Create(task, Training.Trainer.ReadOptions(checkpoint), outDir, checkpoint);
+        if (workers is not null)
+            task = task with { Workers = workers.Value };
+        var stored = Training.Trainer.ReadOptions(checkpoint);
+        var training = length is null ? stored : length.ApplyTo(stored);
+        return Create(task, training, outDir, checkpoint, stored);
     }
 
-    static SegmentationTraining Create(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom)
+    static SegmentationTraining Create(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom,
+                                       TrainingOptions? storedOptions)
     {
         try
         {
             training.Validate();
-            return new SegmentationTraining(task, training, outDir, resumeFrom);
+            return new SegmentationTraining(task, training, outDir, resumeFrom, storedOptions);
         }
         catch (ArgumentException e)
         {
@@ -149,6 +169,43 @@ public sealed class SegmentationTraining : IDisposable
     }
 
     public TrainingState Run(CancellationToken cancellation = default) => Trainer.Run(cancellation);
+
+    /// <summary>
+    /// Before the first step: every input the model will be trained on has a size it takes, so a bad size is
+    /// one line naming the image (or the crop) and the rule, not a failure in the middle of an epoch. With
+    /// --crop the crops are the inputs; without, whole images (batched and padded to the largest in the batch,
+    /// which fits whenever every image fits). Validation needs no check: the predictor pads each validation
+    /// image up to the next size the model takes (or tiles it, for the valid U-Net).
+    /// </summary>
+    void CheckInputSizes(SegmentationTaskOptions task, MaskFolderDataset trainSet)
+    {
+        if (task.CropSize > 0)
+        {
+            if (SideProblem(task.CropSize) is { } problem)
+                throw new InputException("--crop", $"{task.CropSize} does not fit {Info.Name}: {problem}");
+            return;
+        }
+        for (int i = 0; i < trainSet.Count; i++)
+        {
+            var (width, height) = trainSet.ImageSize(i);
+            if ((SideProblem(width) ?? SideProblem(height)) is { } problem)
+                throw new InputException(trainSet.ImagePath(i),
+                    $"{width}x{height} does not fit {Info.Name}: {problem} (training on whole images; resize the images or pass --crop with a size that fits)");
+        }
+    }
+
+    string? SideProblem(int side)
+    {
+        try
+        {
+            Model.OutputSize(side);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message.Split(" (Parameter", 2)[0];
+        }
+    }
 
     /// <summary>The loss against the labels under the output: a model with valid convolutions (the
     /// paper's U-Net) predicts only the centre of its input, so the target is centre-cropped to match.</summary>
@@ -180,4 +237,13 @@ public sealed class SegmentationTraining : IDisposable
         public IEnumerable<TrainingBatch> Epoch(int epoch, int skip) =>
             loader.Epoch(epoch, skip).Select(batch => new TrainingBatch(batch.Images, batch.Masks));
     }
+}
+
+/// <summary>A new length for a resumed run: a number of epochs, or of iterations (optimizer steps).</summary>
+public sealed record RunLength(int? Epochs, long? Iterations)
+{
+    /// <summary>The stored options with this length: epochs replace an iteration count, iterations replace epochs.</summary>
+    public TrainingOptions ApplyTo(TrainingOptions stored) => Iterations is { } iterations
+        ? stored with { Iterations = iterations }
+        : Epochs is { } epochs ? stored with { Epochs = epochs, Iterations = 0 } : stored;
 }

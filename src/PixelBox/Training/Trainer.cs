@@ -111,13 +111,17 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     /// <summary>
     /// Loads model, optimizer and progress from a checkpoint this trainer's configuration wrote, so that
     /// <see cref="Run"/> continues where it stopped. The checkpoint's training options must equal this
-    /// trainer's (construct the trainer from <see cref="Trainer.ReadOptions"/> to guarantee that).
+    /// trainer's (construct the trainer from <see cref="Trainer.ReadOptions"/> to guarantee that), except for
+    /// the run's length (epochs, iterations): a longer run extends the stored one, with the learning-rate
+    /// schedule computed for the new length.
     /// </summary>
     public void Restore(Checkpoint checkpoint)
     {
         var restored = Trainer.ReadState(checkpoint);
-        if (restored.Options != State.Options)
+        if ((restored.Options with { Epochs = State.Options.Epochs, Iterations = State.Options.Iterations }) != State.Options)
             throw new InputException(checkpoint.Path, "was written with different training options; resume with the stored options");
+        if (restored.Options != State.Options)
+            CheckExtension(restored, checkpoint.Path);
         if (restored.Partial is { } partial)
         {
             if (partial.Steps < 1 || partial.Steps >= data.BatchesPerEpoch
@@ -128,10 +132,23 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         }
         checkpoint.LoadModel(model);
         checkpoint.LoadOptimizer(optimizer);
-        State = restored;
+        State = restored with { Options = State.Options };
         // metrics.jsonl may hold epochs past the checkpoint (or miss the last one after a crash): the
         // checkpoint's history is the truth.
         WriteMetricsLog();
+    }
+
+    /// <summary>A new length must not undo finished steps, and epochs must stay whole: a run whose length (in
+    /// iterations) ended inside its last epoch would restart that epoch's batches at the wrong place. (An epoch
+    /// interrupted by Ctrl+C is whole: its checkpoint records where to continue.)</summary>
+    void CheckExtension(TrainingState restored, string source)
+    {
+        if (TotalIterations < restored.Iteration)
+            throw new InputException(source,
+                $"the run has already trained {restored.Iteration} steps ({restored.Epoch} epochs); a length of {TotalIterations} steps ({TotalEpochs} epochs) cannot shorten it");
+        if (restored.Partial is null && restored.Iteration != (long)restored.Epoch * data.BatchesPerEpoch)
+            throw new InputException(source,
+                $"the run's length ended inside epoch {restored.Epoch} (step {restored.Iteration}, {data.BatchesPerEpoch} steps per epoch), so it cannot be given a new length; start a new run");
     }
 
     /// <summary>Trains until the end of the run. Cancellation stops after the current step, writes

@@ -141,13 +141,11 @@ public static class CocoPlots
         plot.ShowLegend(Alignment.LowerLeft);
     }
 
-    /// <summary>Saves atomically: a temporary file in the same folder, then a rename over the target.</summary>
+    /// <summary>Saves atomically, replacing only a regular file (<see cref="AtomicFile"/>).</summary>
     static string Save(Plot plot, string dir, string name, int width = Width)
     {
         var path = Path.Combine(dir, name);
-        var tmp = Path.Combine(dir, $".{name}.{Environment.ProcessId}.tmp.png");
-        plot.SavePng(tmp, width, Height);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, Height, ImageFormat.Png));
         return path;
     }
 }

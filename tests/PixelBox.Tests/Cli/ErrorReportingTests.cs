@@ -95,3 +95,57 @@ public class ErrorReportingTests
         Assert.StartsWith("{", File.ReadAllText(real));
     }
 }
+
+/// <summary>Help a new user reads: every usage line says pixelbox, one default per option, choices in lower case.</summary>
+[Collection(CliRunner.Collection)]
+public class HelpTests
+{
+    public static TheoryData<string[]> Commands() => new()
+    {
+        new[] { "demo" }, new[] { "data", "shapes" }, new[] { "train", "seg" }, new[] { "predict", "seg" },
+        new[] { "eval", "seg" }, new[] { "eval", "coco" }, new[] { "models" }, new[] { "eval" }, new[] { "data" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Every_command_names_the_tool_and_shows_one_default_per_option(string[] command)
+    {
+        var (code, stdout, _) = CliRunner.Run([.. command, "--help"]);
+        Assert.Equal(0, code);
+        Assert.Contains($"  pixelbox {string.Join(' ', command)} [", stdout);
+        Assert.DoesNotContain("PixelBox.Cli", stdout);
+        foreach (var line in stdout.Split('\n'))
+        {
+            Assert.True(line.Split("default").Length <= 2, $"two defaults: {line}");
+            Assert.DoesNotMatch(@"<[^>]*\b[A-Z][a-z]+[A-Z]?\w*\|", line); // enum names as C# spells them (<AdamW|Sgd>)
+        }
+    }
+
+    [Fact]
+    public void Train_help_says_what_resume_needs_keeps_and_changes_and_the_size_rules()
+    {
+        var (_, stdout, _) = CliRunner.Run("train", "seg", "--help");
+        Assert.Contains("--optimizer <sgd|adamw>", stdout);
+        Assert.Contains("[default: adamw]", stdout);
+        Assert.Contains("--schedule <constant|poly|cosine>", stdout);
+        Assert.Contains("--threads <N>                          Torch compute threads [default: all cores]", stdout);
+        Assert.Contains("required unless --resume", stdout);
+        Assert.Contains("keeps every stored option", stdout);
+        Assert.Contains("a larger --epochs or --iterations to extend the run", stdout);
+        Assert.Contains("multiples of 2^(depth-1)", stdout);
+        Assert.Contains("1-2048", stdout);
+        Assert.Contains("2-10", stdout);
+    }
+
+    [Theory]
+    [InlineData("ADAMW")]
+    [InlineData("AdamW")]
+    [InlineData("sgd")]
+    public void Choices_are_accepted_in_any_case(string value)
+    {
+        // Refused later for the missing dataset, which shows the optimizer parsed.
+        var (code, _, stderr) = CliRunner.Run("train", "seg", "--model", "unet-same", "--out", Path.Combine(Path.GetTempPath(), "pbx-none"), "--optimizer", value);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: --data: required", stderr.Trim());
+    }
+}

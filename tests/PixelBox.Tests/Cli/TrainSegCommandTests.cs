@@ -50,6 +50,48 @@ public class TrainSegCommandTests
     }
 
     [Fact]
+    public void Resume_with_more_epochs_extends_a_finished_run_with_the_schedule_stretched()
+    {
+        var dir = TinyTask.TempDir();
+        var data = Path.Combine(dir, "shapes");
+        ShapesDataset.Generate(data, 6, 16, seed: 4, valFraction: 0.34);
+        var run = Path.Combine(dir, "run");
+        Assert.Equal(0, CliApp.Run(["train", "seg", "--data", data, "--model", "unet-same", "--width", "16", "--depth", "2", "--out", run,
+                                    "--epochs", "1", "--batch-size", "2", "--lr", "0.01", "--threads", "1"]));
+        var first = ReadState(run);
+        long stepsPerEpoch = first.Iteration;
+
+        var (code, stdout, stderr) = CliRunner.Run("train", "seg", "--out", run, "--resume", "--epochs", "3", "--threads", "1");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"Run length {stepsPerEpoch} -> {3 * stepsPerEpoch} steps (1 -> 3 epochs)", stdout);
+        var state = ReadState(run);
+        Assert.Equal((3, 3 * stepsPerEpoch, 3), (state.Epoch, state.Iteration, state.Options.Epochs));
+        var lines = File.ReadAllLines(Path.Combine(run, Trainer.MetricsLogName));
+        Assert.Equal(3, lines.Length);
+        // The schedule of the extended run is the one of a 3-epoch run: epoch 2 ends at step 2k - 1 of 3k.
+        var stretched = state.Options.ScheduleFor(3 * stepsPerEpoch);
+        using (var epoch2 = JsonDocument.Parse(lines[1]))
+            Assert.Equal(stretched.At(2 * stepsPerEpoch - 1), epoch2.RootElement.GetProperty("learning_rate").GetDouble(), 12);
+
+        (code, _, stderr) = CliRunner.Run("train", "seg", "--out", run, "--resume", "--epochs", "2", "--threads", "1");
+        Assert.Equal(2, code);
+        Assert.Equal($"error: {Path.Combine(run, Trainer.LastCheckpointName)}: the run has already trained {3 * stepsPerEpoch} steps (3 epochs); " +
+                     $"a length of {2 * stepsPerEpoch} steps (2 epochs) cannot shorten it", stderr.Trim());
+        (code, stdout, _) = CliRunner.Run("train", "seg", "--out", run, "--resume", "--threads", "1");
+        Assert.Equal(0, code);
+        Assert.Contains("has finished its 3 epochs", stdout);
+        Assert.Contains("nothing to train", stdout);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(run, Trainer.MetricsLogName)).Length);
+    }
+
+    static TrainingState ReadState(string run)
+    {
+        var checkpoint = Checkpoint.Open(Path.Combine(run, Trainer.LastCheckpointName));
+        return TrainingState.FromJson(checkpoint.Training!, checkpoint.Path);
+    }
+
+    [Fact]
     public void Bad_arguments_are_input_errors()
     {
         var dir = TinyTask.TempDir();

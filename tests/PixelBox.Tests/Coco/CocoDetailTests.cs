@@ -77,9 +77,9 @@ public class CocoDetailTests
         Assert.Equal(0.4, car.F1, 15);
         // Person per threshold: 4/7 up to .80; at .85 the 0.85 box's IoU .818 fails (3/7); at .90 the
         // G2 hit (IoU .85) fails too (2/7); at .95 only the exact G5 box is left (1/7).
-        Assert.Equal((7 * 4.0 / 7 + 3.0 / 7 + 2.0 / 7 + 1.0 / 7) / 10, counts.NaiveAp(0), 12);
+        Assert.Equal((7 * 4.0 / 7 + 3.0 / 7 + 2.0 / 7 + 1.0 / 7) / 10, counts.MeanPrecision(0), 12);
         // Car: the G3 hit (IoU .75) counts up to .75 (6 thresholds at 1/3), then 0.
-        Assert.Equal(6 * (1.0 / 3) / 10, counts.NaiveAp(1), 12);
+        Assert.Equal(6 * (1.0 / 3) / 10, counts.MeanPrecision(1), 12);
     }
 
     [Fact]

@@ -134,9 +134,28 @@ public class TrainerTests
         var dir = TinyTask.TempDir();
         using (var t = TinyTask.Trainer(TinyTask.Model(1), TinyTask.Options(OptimizerKind.Sgd) with { Epochs = 1 }, dir)) t.Run();
         var checkpoint = Checkpoint.Open(Path.Combine(dir, Trainer.LastCheckpointName));
-        using var other = TinyTask.Trainer(TinyTask.Model(1), TinyTask.Options(OptimizerKind.Sgd) with { Epochs = 3 }, dir);
+        using var other = TinyTask.Trainer(TinyTask.Model(1), TinyTask.Options(OptimizerKind.Sgd) with { Epochs = 1, Momentum = 0.5 }, dir);
         var e = Assert.Throws<InputException>(() => other.Restore(checkpoint));
         Assert.Contains(checkpoint.Path, e.Message);
+    }
+
+    [Fact]
+    public void Restore_accepts_a_longer_run_and_continues_it_with_the_new_length()
+    {
+        var dir = TinyTask.TempDir();
+        using (var t = TinyTask.Trainer(TinyTask.Model(1), TinyTask.Options(OptimizerKind.Sgd) with { Epochs = 1 }, dir)) t.Run();
+        var checkpoint = Checkpoint.Open(Path.Combine(dir, Trainer.LastCheckpointName));
+        using var longer = TinyTask.Trainer(TinyTask.Model(1), TinyTask.Options(OptimizerKind.Sgd) with { Epochs = 3 }, dir);
+        longer.Restore(checkpoint);
+        Assert.Equal((1, 3), (longer.State.Epoch, longer.State.Options.Epochs));
+        var state = longer.Run();
+        Assert.Equal(3, state.Epoch);
+        Assert.Equal(3, state.History.Count);
+
+        var done = Checkpoint.Open(Path.Combine(dir, Trainer.LastCheckpointName));
+        using var shorter = TinyTask.Trainer(TinyTask.Model(1), TinyTask.Options(OptimizerKind.Sgd) with { Epochs = 2 }, dir);
+        var e = Assert.Throws<InputException>(() => shorter.Restore(done));
+        Assert.Contains("cannot shorten it", e.Message);
     }
 
     [Fact]
