@@ -32,6 +32,7 @@ public static class CliApp
         new("train", "seg", Commands.TrainSegCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
+        new("", "nms", Commands.NmsCommand.Create),
     ];
 
     static RootCommand Build(string[]? args)
