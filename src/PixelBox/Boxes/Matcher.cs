@@ -81,7 +81,9 @@ public sealed class SsdMatcher(double threshold) : Matcher(threshold, threshold)
 ///   background = rank &lt; num_negative
 ///   classification loss = (sum over positives + sum over background) / max(1, positives in the batch)
 /// </code>
-/// Ties in the loss are ranked by anchor index (a stable sort).
+/// Ties in the loss are ranked by anchor index (a stable sort). When 3 x positives exceed an image's negatives,
+/// torchvision's mask also takes positives (their loss set to -inf sorts last), which ones depending on its
+/// unstable sort; here, the first by index.
 /// </summary>
 public static class HardNegativeMining
 {

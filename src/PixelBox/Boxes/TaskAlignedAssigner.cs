@@ -122,7 +122,7 @@ public sealed class TaskAlignedAssigner(int numClasses, int topK = 10, double al
     }
 
     /// <summary>ultralytics' bbox_iou(box1, box2, xywh=False, CIoU=True) for broadcastable xyxy [..., 4]: [...].</summary>
-    internal static Tensor CompleteIou(Tensor box1, Tensor box2, double eps = 1e-7)
+    public static Tensor CompleteIou(Tensor box1, Tensor box2, double eps = 1e-7)
     {
         var a = box1.unbind(-1);
         var g = box2.unbind(-1);

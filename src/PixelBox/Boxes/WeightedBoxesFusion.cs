@@ -32,7 +32,8 @@ public sealed record WbfCluster(double X1, double Y1, double X2, double Y2, doub
 ///   fused score rescaled (Avg): conf * min(models, members) / sum(weights)
 /// </code>
 /// Arithmetic as ensemble_boxes does it: float64, except that a fused box of two or more members is
-/// accumulated and stored in float32 (its get_weighted_box uses a float32 array). Unlike ensemble_boxes,
+/// accumulated and stored in float32 (its get_weighted_box uses a float32 array, and divides it by the
+/// confidence sum in float32). Unlike ensemble_boxes,
 /// coordinates are not clipped to [0, 1]: any unit works (the fusion is scale-free); swapped corners
 /// are put in order. Ties in score: the later box first (ensemble_boxes' reversed argsort, exact for up to 16 boxes per
 /// class, where numpy's sort is stable).
@@ -175,6 +176,8 @@ public static class WeightedBoxesFusion
             weight += modelWeights[boxes[i].Model];
         }
         float score = (float)(confidence == WbfConfidence.Max ? max : conf / cluster.Count);
-        return new Fused((float)(bx1 / conf), (float)(by1 / conf), (float)(bx2 / conf), (float)(by2 / conf), score, (float)weight);
+        // box[4:] /= conf: a float32 array divided by a float64 scalar stays float32 (numpy's value-based casting)
+        float c = (float)conf;
+        return new Fused(bx1 / c, by1 / c, bx2 / c, by2 / c, score, (float)weight);
     }
 }

@@ -229,7 +229,8 @@ def matcher_cases(g):
 
 def hard_negative_cases(g):
     out = []
-    for b, a, pos in ((2, 50, (3, 0)), (3, 200, (10, 60, 1))):
+    # (3 x positives stays within the negatives: beyond, torchvision's -inf positives "creep in" in unstable-sort order)
+    for b, a, pos in ((2, 50, (3, 0)), (3, 200, (10, 40, 1))):
         cls_loss = torch.rand(b, a, generator=g) * 3
         fg = torch.zeros(b, a, dtype=torch.bool)
         for i, k in enumerate(pos):
