@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using PixelBox.Boxes;
+using PixelBox.Cli.Shared;
 
 namespace PixelBox.Cli.Commands;
 
@@ -35,6 +36,9 @@ public static class NmsCommand
             DefaultValueFactory = _ => "avg",
         };
         confType.AcceptOnlyFromAmong("avg", "max", "box_and_model_avg", "absent_model_aware_avg");
+        iou.InRange(0.0, 1.0);
+        sigma.InRange(1e-9, 1e9);
+        maxDets.InRange(1, int.MaxValue);
         var output = new Option<string>("--out") { Description = "output COCO results JSON (not one of the inputs)", Required = true, HelpName = "OUT.json" };
         var command = new Command("nms", "Filter or fuse COCO detection results: NMS, Soft-NMS or weighted boxes fusion, per image and category.")
         {

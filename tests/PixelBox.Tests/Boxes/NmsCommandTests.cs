@@ -149,11 +149,12 @@ public sealed class NmsCommandTests : IDisposable
         Expect($"error: {link}: --out is also an input", "--dt", input, "--out", link);
         Assert.Equal(before, File.ReadAllBytes(input));
         Expect($"error: {PathOf("none.json")}: cannot read the file", "--dt", PathOf("none.json"), "--out", PathOf("o.json"));
-        Expect("error: --iou: 1.5 is not between 0 and 1", "--dt", input, "--iou", "1.5", "--out", PathOf("o.json"));
+        Expect("error: --method: Argument 'fast' not recognized. Must be one of: 'nms' 'soft-linear' 'soft-gaussian' 'wbf'", "--dt", input, "--method", "fast", "--out", PathOf("o.json"));
+        Expect("error: --iou: must be between 0 and 1 (got 1.5)", "--dt", input, "--iou", "1.5", "--out", PathOf("o.json"));
         Expect("error: --weights: 1 weight(s) for 2 results file(s)", "--dt", input, input, "--method", "wbf", "--weights", "1", "--out", PathOf("o.json"));
         Expect("error: --weights: 'a,b' is not", "--dt", input, "--method", "wbf", "--weights", "a,b", "--out", PathOf("o.json"));
-        Expect("error: --max-dets: must be at least 1", "--dt", input, "--max-dets", "0", "--out", PathOf("o.json"));
-        Expect("error: --sigma: must be a positive number", "--dt", input, "--sigma", "0", "--out", PathOf("o.json"));
+        Expect("error: --max-dets: must be between 1 and", "--dt", input, "--max-dets", "0", "--out", PathOf("o.json"));
+        Expect("error: --sigma: must be between", "--dt", input, "--sigma", "0", "--out", PathOf("o.json"));
         Assert.False(File.Exists(PathOf("o.json")));
     }
 
