@@ -150,6 +150,12 @@ public static class Nms
             while (end < n && classes[byClass[end]] == classes[byClass[start]])
                 end++;
             int m = end - start;
+            if (m <= SmallGroup)
+            {
+                KeepSmallGroup(boxes, scores, byClass.AsSpan(start, m), iouThreshold, keepMask);
+                start = end;
+                continue;
+            }
             for (int k = 0; k < m; k++)
             {
                 int i = byClass[start + k];
@@ -174,6 +180,56 @@ public static class Nms
             result[k] = members[order[k]];
         return result;
     }
+
+    const int SmallGroup = 32;
+
+    /// <summary>
+    /// The reference loop on a few boxes given by index (ascending), without copying them out: stable
+    /// descending score order (NaN first) by insertion sort, then the kernel's comparisons.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void KeepSmallGroup<T>(ReadOnlySpan<T> boxes, ReadOnlySpan<T> scores, Span<int> members, double iouThreshold, bool[] keepMask)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = members.Length;
+        Span<int> order = stackalloc int[m];
+        for (int k = 0; k < m; k++)
+        {
+            int i = members[k], at = k;
+            while (at > 0 && Before(scores[i], scores[order[at - 1]]))
+            {
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = i;
+        }
+        Span<bool> suppressed = stackalloc bool[m];
+        for (int a = 0; a < m; a++)
+        {
+            if (suppressed[a])
+                continue;
+            int i = order[a];
+            keepMask[i] = true;
+            T ix1 = boxes[4 * i], iy1 = boxes[4 * i + 1], ix2 = boxes[4 * i + 2], iy2 = boxes[4 * i + 3];
+            T iarea = (ix2 - ix1) * (iy2 - iy1);
+            for (int b = a + 1; b < m; b++)
+            {
+                if (suppressed[b])
+                    continue;
+                int j = order[b];
+                T jx1 = boxes[4 * j], jy1 = boxes[4 * j + 1], jx2 = boxes[4 * j + 2], jy2 = boxes[4 * j + 3];
+                T w = StdMax(T.Zero, StdMin(ix2, jx2) - StdMax(ix1, jx1));
+                T h = StdMax(T.Zero, StdMin(iy2, jy2) - StdMax(iy1, jy1));
+                T inter = w * h;
+                T iou = inter / (iarea + (jx2 - jx1) * (jy2 - jy1) - inter);
+                if (double.CreateChecked(iou) > iouThreshold)
+                    suppressed[b] = true;
+            }
+        }
+    }
+
+    /// <summary>Whether score a sorts strictly before b in torch's descending order (NaN first).</summary>
+    static bool Before<T>(T a, T b) where T : IFloatingPointIeee754<T> => T.IsNaN(a) ? !T.IsNaN(b) : !T.IsNaN(b) && a > b;
 
     /// <summary>Indices grouped by class (classes ascending), each class's in index order.</summary>
     static int[] GroupByClass(ReadOnlySpan<long> classes)
