@@ -110,21 +110,34 @@ public static class Nms
 
     static bool ClassesApart<T>(T[] boxes, ReadOnlySpan<long> classes) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var ranges = new Dictionary<long, (T Min, T Max)>();
-        for (int i = 0; i < classes.Length; i++)
+        // x range of each class (classes in ascending order), then: sorted by start, no range begins before
+        // the end of an earlier one
+        var byClass = GroupByClass(classes);
+        var starts = new List<T>();
+        var ends = new List<T>();
+        for (int k = 0; k < byClass.Length; k++)
         {
+            int i = byClass[k];
             T lo = boxes[4 * i], hi = boxes[4 * i + 2];
             if (!T.IsFinite(lo) || !T.IsFinite(hi))
                 return false;
-            ranges[classes[i]] = ranges.TryGetValue(classes[i], out var r) ? (T.Min(r.Min, lo), T.Max(r.Max, hi)) : (lo, hi);
+            if (k == 0 || classes[i] != classes[byClass[k - 1]])
+            {
+                starts.Add(lo);
+                ends.Add(hi);
+            }
+            else
+                (starts[^1], ends[^1]) = (T.Min(starts[^1], lo), T.Max(ends[^1], hi));
         }
-        var sorted = ranges.Values.OrderBy(r => r.Min).ToArray();
+        var s = starts.ToArray();
+        var e = ends.ToArray();
+        Array.Sort(s, e);
         T reach = T.NegativeInfinity;
-        foreach (var r in sorted)
+        for (int c = 0; c < s.Length; c++)
         {
-            if (r.Min < reach)
+            if (s[c] < reach)
                 return false;
-            reach = T.Max(reach, r.Max);
+            reach = T.Max(reach, e[c]);
         }
         return true;
     }
@@ -445,6 +458,9 @@ public static class Nms
             var w = Vector256.ConditionalSelect(Vector256.LessThan(zero, dw), dw, zero);
             var h = Vector256.ConditionalSelect(Vector256.LessThan(zero, dh), dh, zero);
             var inter = w * h;
+            // no overlap in any lane (the common case): IoU 0 or NaN everywhere, never above a threshold >= 0
+            if (Vector256.EqualsAll(inter, zero))
+                return 0;
             var iou = inter / (_area + Load(areas, at) - inter);
             return Vector256.GreaterThan(iou, _threshold).ExtractMostSignificantBits();
         }
