@@ -5,16 +5,15 @@ using static TorchSharp.torch;
 namespace PixelBox.Models;
 
 /// <summary>
-/// Works around a oneDNN defect in libtorch 2.10 (oneDNN 3.7.1) on AVX-512 CPUs: its direct convolution
-/// kernels for the blocked channel layout (nChw16c) compute wrong results when a channel count they
-/// reduce over is not a multiple of 16, the AVX-512 channel block. Measured against float64 (PyTorch 1.13 with
-/// oneDNN 2.6 is correct on the same shapes): the input gradient of a 3x3 or 5x5 stride-1 convolution
-/// with out_channels % 16 != 0 drops kernel taps and, when the padding lanes hold stale memory, turns NaN;
-/// the forward of a convolution with in_channels &gt; 16 and in_channels % 16 != 0 is wrong, and so are the
-/// corresponding directions of transposed convolutions. The same kernels on the channels-last (NHWC)
-/// layout are correct, so the convolutions with such channel counts get a channels-last input (and give a
-/// contiguous output back, so the rest of the network keeps its usual layout). Convolutions whose channel
-/// counts are multiples of 16 (all the large ones of the default models) keep the fast blocked path.
+/// Works around a defect of oneDNN 3.7.1 (libtorch 2.10) on AVX-512 CPUs: its convolution kernels for the
+/// blocked layout (nChw16c) give wrong results, and NaN when the stale memory they read holds one, when a
+/// channel count they sum over is not a multiple of 16: the input gradient when out_channels % 16 != 0, the
+/// output when in_channels &gt; 16 and in_channels % 16 != 0 (transposed convolutions: the reverse). Found
+/// against float64; PyTorch 1.13 (oneDNN 2.6) is right on the same shapes. On the channels-last layout the
+/// same kernels are right, so convolutions with such channel counts get a channels-last input and give back a
+/// contiguous output; those with multiples of 16 (all the large ones of the default models) keep the fast
+/// blocked path. The rule covers every such convolution, also 1x1 and strided ones that measured right, since
+/// which kernel oneDNN picks depends on shapes and thread count.
 /// </summary>
 public static class ChannelTailConvolutions
 {
@@ -46,8 +45,12 @@ public static class ChannelTailConvolutions
 
     /// <summary>The same values with NHWC strides (what ATen calls channels-last); TorchSharp has no
     /// memory-format argument, and ATen picks oneDNN's NHWC kernels, forward and backward, from these strides.</summary>
-    static Tensor ToChannelsLast(Tensor input) =>
-        input.device_type == DeviceType.CPU && input.dim() == 4
-            ? input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
-            : input;
+    static Tensor ToChannelsLast(Tensor input)
+    {
+        if (input.device_type != DeviceType.CPU || input.dim() != 4)
+            return input;
+        using var nhwc = input.permute(0, 2, 3, 1);
+        using var packed = nhwc.contiguous();
+        return packed.permute(0, 3, 1, 2);
+    }
 }
