@@ -18,6 +18,8 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
         InChannels = inChannels;
     }
 
+    bool convolutionsGuarded;
+
     public int NumClasses { get; }
 
     public int InChannels { get; }
@@ -25,4 +27,16 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// <summary>Spatial output size for an input side of <paramref name="inputSize"/> pixels;
     /// throws ArgumentException when the model cannot take that size.</summary>
     public abstract int OutputSize(int inputSize);
+
+    /// <summary>Every model registers its layers here at the end of its constructor; this is also where
+    /// the convolutions oneDNN's AVX-512 kernels get wrong are routed around the defect (see
+    /// <see cref="ChannelTailConvolutions"/>), so no model, caller or command can forget it.</summary>
+    protected override void RegisterComponents()
+    {
+        base.RegisterComponents();
+        if (convolutionsGuarded)
+            return;
+        ChannelTailConvolutions.Guard(this);
+        convolutionsGuarded = true;
+    }
 }

@@ -17,7 +17,7 @@ public class TrainSegCommandTests
         var data = Path.Combine(dir, "shapes");
         ShapesDataset.Generate(data, 6, 16, seed: 4, valFraction: 0.34);
         var run = Path.Combine(dir, "run");
-        string[] train = ["train", "seg", "--data", data, "--model", "unet-same", "--width", "16", "--depth", "2", "--out", run,
+        string[] train = ["train", "seg", "--data", data, "--model", "unet-same", "--width", "8", "--depth", "3", "--out", run,
                           "--epochs", "2", "--batch-size", "2", "--lr", "0.01", "--schedule", "cosine", "--threads", "1"];
 
         Assert.Equal(0, CliApp.Run(train));
@@ -34,7 +34,7 @@ public class TrainSegCommandTests
         var checkpoint = Checkpoint.Open(Path.Combine(run, Trainer.LastCheckpointName));
         var info = SegmentationModelInfo.FromCheckpoint(checkpoint);
         Assert.Equal("unet-same", info.Name);
-        Assert.Equal(new ModelSize(16, 2), info.Size);
+        Assert.Equal(new ModelSize(8, 3), info.Size);
         Assert.Equal(ShapesDataset.ClassNames, info.ClassNames);
         Assert.Equal(ScheduleKind.Cosine, Trainer.ReadOptions(checkpoint).Schedule);
 
