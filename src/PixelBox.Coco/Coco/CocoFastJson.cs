@@ -29,6 +29,10 @@ static class CocoFastJson
     public static CocoDetections? TryReadDetections(ReadOnlyMemory<byte> bytes, string file)
     {
         int start = SkipBom(bytes.Span);
+        // anything that does not open like a results list goes to CocoJson at once, before the boundary
+        // search reads the whole file
+        if (!OpensResultsList(bytes.Span[start..]))
+            return null;
         var cuts = ChunkStarts(bytes.Span, start);
         var parts = TryParseChunks(bytes, cuts);
         // a cut that was not a record boundary (inside a string): one sequential pass instead
@@ -53,6 +57,16 @@ static class CocoFastJson
             at += p.Count;
         }
         return CocoResultsBuilder.Build(file, imageId, categoryId, score, box, null, boxBranch: true);
+    }
+
+    /// <summary>Whether the bytes start with ws '[' ws and then '{' or ']'.</summary>
+    static bool OpensResultsList(ReadOnlySpan<byte> bytes)
+    {
+        int open = bytes.IndexOfAnyExcept(" \t\r\n"u8);
+        if (open < 0 || bytes[open] != (byte)'[')
+            return false;
+        int next = bytes[(open + 1)..].IndexOfAnyExcept(" \t\r\n"u8);
+        return next >= 0 && bytes[open + 1 + next] is (byte)'{' or (byte)']';
     }
 
     static ResultChunk[]? TryParseChunks(ReadOnlyMemory<byte> bytes, List<int> starts)

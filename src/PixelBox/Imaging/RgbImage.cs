@@ -18,9 +18,8 @@ public static class RgbImageFile
     /// profile or EXIF orientation is applied, so pixels line up with masks drawn on the stored raster
     /// (as PIL's <c>Image.open(...).convert("RGB")</c> does).
     /// </summary>
-    public static RgbImage Read(string path)
+    public static RgbImage Read(string path) => WithCodec(path, codec =>
     {
-        using var codec = OpenCodec(path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var rgba = new byte[(long)info.Width * info.Height * 4];
         SKCodecResult result;
@@ -41,25 +40,24 @@ public static class RgbImageFile
             rgb[j + 2] = rgba[i + 2];
         }
         return new RgbImage(info.Width, info.Height, rgb);
-    }
+    });
 
     /// <summary>Width and height from the file header, without decoding the pixels.</summary>
-    public static (int Width, int Height) ReadSize(string path)
-    {
-        using var codec = OpenCodec(path);
-        return (codec.Info.Width, codec.Info.Height);
-    }
+    public static (int Width, int Height) ReadSize(string path) =>
+        WithCodec(path, codec => (codec.Info.Width, codec.Info.Height));
 
-    static SKCodec OpenCodec(string path)
+    /// <summary>
+    /// Opens the file (a regular, readable file: <see cref="InputFile"/>), reads its header and checks the size
+    /// it claims against <see cref="ImageLimits"/> before <paramref name="use"/> allocates anything for it.
+    /// </summary>
+    static T WithCodec<T>(string path, Func<SKCodec, T> use)
     {
-        if (!File.Exists(path)) throw new InputException(path, "file not found");
-        var codec = SKCodec.Create(path, out var result);
-        if (codec == null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
-        {
-            codec?.Dispose();
+        using var file = InputFile.OpenRead(path);
+        using var codec = SKCodec.Create(file, out var result);
+        if (codec == null)
             throw new InputException(path, $"not a readable image (corrupt or unsupported format: {result})");
-        }
-        return codec;
+        ImageLimits.Check(path, codec.Info.Width, codec.Info.Height);
+        return use(codec);
     }
 
     /// <summary>Writes an 8-bit RGB PNG atomically (temp file + rename).</summary>
