@@ -81,7 +81,14 @@ public static class EvalSegCommand
         if (!Directory.Exists(dir))
             throw new InputException(dir, "directory not found");
         var options = new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive };
-        return new SortedSet<string>(Directory.EnumerateFiles(dir, "*.png", options).Select(Path.GetFileName)!, StringComparer.Ordinal);
+        try
+        {
+            return new SortedSet<string>(Directory.EnumerateFiles(dir, "*.png", options).Select(Path.GetFileName)!, StringComparer.Ordinal);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new InputException(dir, "permission denied (the folder cannot be listed)");
+        }
     }
 
     /// <summary>One confusion matrix over all pairs. Files are decoded in parallel (PNG decoding dominates), each

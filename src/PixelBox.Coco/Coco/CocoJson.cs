@@ -393,7 +393,7 @@ public static class CocoJson
                     var key = PropertyName(ref r);
                     r.Read();
                     if (key.SequenceEqual("id"u8)) id = Id(ref r, "id");
-                    else if (key.SequenceEqual("name"u8) && r.TokenType == JsonTokenType.String) name = r.GetString();
+                    else if (key.SequenceEqual("name"u8) && r.TokenType == JsonTokenType.String) name = Text(ref r);
                     else SkipValue(ref r);
                 }
                 long catId = id ?? throw Bad("missing field 'id'");
@@ -547,8 +547,27 @@ public static class CocoJson
                 throw new JsonException("unexpected end of data");
         }
 
-        static ReadOnlySpan<byte> PropertyName(ref Utf8JsonReader r) =>
-            r.ValueIsEscaped ? Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+        ReadOnlySpan<byte> PropertyName(ref Utf8JsonReader r) =>
+            r.ValueIsEscaped ? Encoding.UTF8.GetBytes(Text(ref r)) : r.ValueSpan;
+
+        /// <summary>A string of the file as a message quotes it: JSON-escaped (one line) and cut after 40 characters.</summary>
+        static string Quote(string text) => JsonSerializer.Serialize(text.Length > 40 ? text[..40] + "..." : text);
+
+        /// <summary>
+        /// A string value. Utf8JsonReader checks a string's UTF-8 only when it is converted (GetString throws
+        /// InvalidOperationException), so the conversion reports bad bytes as the file's error.
+        /// </summary>
+        string Text(ref Utf8JsonReader r)
+        {
+            try
+            {
+                return r.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw Bad($"a string is not valid UTF-8 (at byte {r.TokenStartIndex})");
+            }
+        }
 
         void ExpectArray(ref Utf8JsonReader r, string field)
         {
@@ -586,7 +605,7 @@ public static class CocoJson
             if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var v) && double.IsFinite(v))
                 return v;
             if (r.TokenType == JsonTokenType.String)
-                throw Bad($"'{field}' must be a number, not the string \"{r.GetString()}\"");
+                throw Bad($"'{field}' must be a number, not the string {Quote(Text(ref r))}");
             throw Bad($"'{field}' must be a finite number");
         }
 
@@ -664,7 +683,7 @@ public static class CocoJson
                 else if (name.SequenceEqual("counts"u8))
                 {
                     if (r.TokenType == JsonTokenType.String)
-                        text = r.GetString();
+                        text = Text(ref r);
                     else if (r.TokenType == JsonTokenType.StartArray)
                     {
                         var list = new List<long>();

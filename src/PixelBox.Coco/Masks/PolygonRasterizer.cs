@@ -17,7 +17,7 @@ static class PolygonRasterizer
     /// At most this many pixel-column crossings (boundary points) per polygon or box: a bound on time and
     /// memory whatever the coordinates and vertex count (a real polygon crosses each column a few times).
     /// </summary>
-    public const long MaxColumnCrossings = 1 << 25;
+    public const long MaxColumnCrossings = 1 << 22;
 
     /// <param name="xy">x0, y0, x1, y1, ...; an odd trailing value is ignored, as pycocotools does.</param>
     /// <exception cref="ArgumentException">No point, a coordinate that is not finite or beyond +-1e8, a mask of

@@ -37,8 +37,8 @@ public sealed class Rle
     /// <summary>Refuses a negative size or one of more than <see cref="MaxPixels"/> pixels (ArgumentException).</summary>
     public static void CheckSize(int height, int width)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        if (height < 0 || width < 0)
+            throw new ArgumentOutOfRangeException(height < 0 ? nameof(height) : nameof(width), $"a mask size cannot be negative ({height}x{width})");
         if ((long)height * width > MaxPixels)
             throw new ArgumentException($"a {height}x{width} mask has more than {MaxPixels} pixels, the most COCO's 32-bit run-length encoding can address");
     }

@@ -180,8 +180,7 @@ public static class RleCodec
 
     static int CheckMaskSize(int length, int height, int width)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        Rle.CheckSize(height, width);
         long pixels = (long)height * width;
         if (pixels != length)
             throw new ArgumentException($"mask has {length} bytes but {height}x{width} needs {pixels}");

@@ -18,7 +18,7 @@ public static class RgbImageFile
     /// profile or EXIF orientation is applied, so pixels line up with masks drawn on the stored raster
     /// (as PIL's <c>Image.open(...).convert("RGB")</c> does).
     /// </summary>
-    public static RgbImage Read(string path) => WithCodec(path, codec =>
+    public static RgbImage Read(string path) => WithCodec(path, headerOnly: false, codec =>
     {
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var rgba = new byte[(long)info.Width * info.Height * 4];
@@ -42,22 +42,63 @@ public static class RgbImageFile
         return new RgbImage(info.Width, info.Height, rgb);
     });
 
-    /// <summary>Width and height from the file header, without decoding the pixels.</summary>
+    /// <summary>Width and height from the file header, without decoding the pixels (usually from the first 256 KB).</summary>
     public static (int Width, int Height) ReadSize(string path) =>
-        WithCodec(path, codec => (codec.Info.Width, codec.Info.Height));
+        WithCodec(path, headerOnly: true, codec => (codec.Info.Width, codec.Info.Height));
+
+    /// <summary>Image files larger than this are refused unread (an uncompressed 32-bit BMP at the pixel limit is 1 GB).</summary>
+    public const long MaxFileBytes = 4 * ImageLimits.MaxPixels + (64L << 20);
+
+    const int HeaderBytes = 256 << 10;
 
     /// <summary>
-    /// Opens the file (a regular, readable file: <see cref="InputFile"/>), reads its header and checks the size
-    /// it claims against <see cref="ImageLimits"/> before <paramref name="use"/> allocates anything for it.
+    /// Reads the file (a regular, readable file: <see cref="InputFile"/>; with <paramref name="headerOnly"/> only
+    /// its start, unless the header lies further in) and checks the size its header claims before
+    /// <paramref name="use"/> allocates anything for it: within <see cref="ImageLimits"/>, and no more than
+    /// <see cref="MaxPixelsPerByte"/> pixels per byte of file beyond 4 megapixels. Skia decodes from memory:
+    /// a codec reading through a managed stream calls back into .NET, where an exception ends the process.
     /// </summary>
-    static T WithCodec<T>(string path, Func<SKCodec, T> use)
+    static T WithCodec<T>(string path, bool headerOnly, Func<SKCodec, T> use)
     {
         using var file = InputFile.OpenRead(path);
-        using var codec = SKCodec.Create(file, out var result);
-        if (codec == null)
-            throw new InputException(path, $"not a readable image (corrupt or unsupported format: {result})");
-        ImageLimits.Check(path, codec.Info.Width, codec.Info.Height);
-        return use(codec);
+        long length = file.Length;
+        InputFile.CheckSize(path, length, MaxFileBytes, "an image");
+        var bytes = new byte[headerOnly ? Math.Min(length, HeaderBytes) : length];
+        InputFile.ReadExactly(file, path, bytes);
+        var codec = CreateCodec(bytes);
+        if (codec is null && bytes.Length < length)
+        {
+            var whole = new byte[length];
+            bytes.CopyTo(whole, 0);
+            InputFile.ReadExactly(file, path, whole.AsSpan(bytes.Length));
+            codec = CreateCodec(whole);
+        }
+        if (codec is null)
+            throw new InputException(path, "not a readable image (corrupt or unsupported format)");
+        using (codec)
+        {
+            var (width, height) = (codec.Info.Width, codec.Info.Height);
+            ImageLimits.Check(path, width, height);
+            if ((long)width * height > (4L << 20) + MaxPixelsPerByte * length)
+                throw new InputException(path, $"implausible image: the header claims {width}x{height} pixels for a file of {length} bytes (truncated or forged?)");
+            return use(codec);
+        }
+    }
+
+    /// <summary>
+    /// A header claiming more pixels per byte of file (beyond the first 4 megapixels) belongs to a truncated or
+    /// forged file and is refused before its pixels are allocated, so memory stays in proportion to the file.
+    /// PNG cannot exceed about 8,300 (a blank 1-bit image: deflate expands at most 1032:1); only a large,
+    /// nearly blank WebP or JPEG could, which is no training image.
+    /// </summary>
+    const long MaxPixelsPerByte = 16384;
+
+    static SKCodec? CreateCodec(byte[] bytes)
+    {
+        if (bytes.Length == 0)
+            return null;
+        using var data = SKData.CreateCopy(bytes);
+        return SKCodec.Create(data);
     }
 
     /// <summary>Writes an 8-bit RGB PNG atomically (temp file + rename).</summary>

@@ -120,11 +120,14 @@ public sealed class Checkpoint
         JsonObject header;
         try
         {
+            if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+                throw new JsonException("not UTF-8 text");
             // duplicate names are refused while parsing (a JsonObject would otherwise throw on first access)
             header = JsonNode.Parse(headerBytes, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new JsonException("not a JSON object");
+            CheckStrings(header);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new InputException(path, $"corrupt checkpoint header ({e.Message.Split('\n')[0]})");
         }
@@ -141,6 +144,29 @@ public sealed class Checkpoint
         if (!table.ContainsKey("model"))
             throw new InputException(path, "checkpoint holds no model weights");
         return new Checkpoint(System.IO.Path.GetFullPath(path), header, table, fileLength);
+    }
+
+    /// <summary>
+    /// Reads every name and string of the parsed header once: a JsonNode converts its text lazily and throws
+    /// InvalidOperationException at the first access to an escape that is not valid UTF-16 (a lone surrogate),
+    /// which would otherwise surface far from the reader.
+    /// </summary>
+    static void CheckStrings(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, value) in obj)
+                    CheckStrings(value);
+                break;
+            case JsonArray array:
+                foreach (var item in array)
+                    CheckStrings(item);
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                value.GetValue<string>();
+                break;
+        }
     }
 
     /// <summary>The magic line: ours and of this format, of another format version, or not a checkpoint.</summary>
@@ -201,9 +227,11 @@ public sealed class Checkpoint
     public void LoadModel(nn.Module module)
     {
         var bytes = ReadSection("model");
+        if (ModelStreamProblem(bytes, module) is { } problem)
+            throw new InputException(Path, $"model weights do not fit the model ({problem})");
         try
         {
-            using var reader = new BinaryReader(new MemoryStream(bytes));
+            using var reader = new BoundedReader(new MemoryStream(bytes));
             module.load(reader, strict: true);
         }
         catch (Exception e) when (IsDecodingError(e))
@@ -220,7 +248,7 @@ public sealed class Checkpoint
         var bytes = ReadSection("optimizer");
         try
         {
-            using var reader = new BinaryReader(new MemoryStream(bytes));
+            using var reader = new BoundedReader(new MemoryStream(bytes));
             optimizer.load_state_dict(reader);
         }
         catch (Exception e) when (IsDecodingError(e))
@@ -238,7 +266,84 @@ public sealed class Checkpoint
     static bool IsDecodingError(Exception e) =>
         e is ArgumentException or EndOfStreamException or InvalidDataException or IOException or OverflowException
             or NotImplementedException or InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException
-            or FormatException or OutOfMemoryException;
+            or FormatException or OutOfMemoryException or System.Runtime.InteropServices.ExternalException;
+
+    /// <summary>
+    /// Checks a TorchSharp state-dict stream (Module.save: an LEB128 entry count, then per entry a
+    /// length-prefixed name, LEB128 dtype, rank and sizes, and the raw values) against the module it is
+    /// loaded into: the same names, dtypes and shapes, and values that end exactly at the end. TorchSharp's
+    /// reader trusts the lengths in the stream and allocates before it compares, so a stream that passed
+    /// the checksum but does not fit is refused here, with the first difference named.
+    /// </summary>
+    static string? ModelStreamProblem(byte[] bytes, nn.Module module)
+    {
+        var expected = module.state_dict();
+        using var reader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+        try
+        {
+            long entries = ReadLeb128(reader);
+            if (entries != expected.Count)
+                return $"{entries} tensors in the file, {expected.Count} in the model";
+            var seen = new HashSet<string>();
+            for (long i = 0; i < entries; i++)
+            {
+                int nameLength = reader.Read7BitEncodedInt();
+                if (nameLength < 0 || nameLength > reader.BaseStream.Length - reader.BaseStream.Position)
+                    return "a tensor name runs past the end";
+                var name = Encoding.UTF8.GetString(reader.ReadBytes(nameLength));
+                if (!expected.TryGetValue(name, out var tensor))
+                    return $"the model has no tensor {Quote(name)}";
+                if (!seen.Add(name))
+                    return $"{Quote(name)} is stored twice";
+                long dtype = ReadLeb128(reader), rank = ReadLeb128(reader);
+                if (dtype != (long)tensor.dtype)
+                    return $"{name}: element type {dtype} in the file, {(int)tensor.dtype} ({tensor.dtype}) in the model";
+                if (rank != tensor.ndim)
+                    return $"{name}: {rank} dimensions in the file, {tensor.ndim} in the model";
+                var shape = new long[rank];
+                for (int d = 0; d < rank; d++)
+                    shape[d] = ReadLeb128(reader);
+                if (!shape.AsSpan().SequenceEqual(tensor.shape))
+                    return $"{name}: shape [{string.Join(", ", shape)}] in the file, [{string.Join(", ", tensor.shape)}] in the model";
+                long valueBytes = tensor.numel() * tensor.ElementSize;
+                if (valueBytes > reader.BaseStream.Length - reader.BaseStream.Position)
+                    return $"{name}: the values run past the end";
+                reader.BaseStream.Seek(valueBytes, SeekOrigin.Current);
+            }
+            return reader.BaseStream.Position == reader.BaseStream.Length ? null : "unexpected bytes after the last tensor";
+        }
+        catch (Exception e) when (e is EndOfStreamException or FormatException)
+        {
+            return "the stream ends early or is malformed";
+        }
+    }
+
+    /// <summary>A name from the file as a message shows it: JSON-quoted (one line), cut after 60 characters.</summary>
+    static string Quote(string name) => JsonSerializer.Serialize(name.Length > 60 ? name[..60] + "..." : name);
+
+    /// <summary>TorchSharp's LEB128 integer (7 bits a byte, low first); more than 9 bytes is malformed.</summary>
+    static long ReadLeb128(BinaryReader reader)
+    {
+        long value = 0;
+        for (int shift = 0; shift < 63; shift += 7)
+        {
+            byte b = reader.ReadByte();
+            value |= (long)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0)
+                return value;
+        }
+        throw new FormatException("LEB128 integer too long");
+    }
+
+    /// <summary>
+    /// A reader that never allocates more than the bytes left: TorchSharp's readers call ReadBytes with a
+    /// count taken from the stream, and BinaryReader allocates the count before reading.
+    /// </summary>
+    sealed class BoundedReader(Stream stream) : BinaryReader(stream)
+    {
+        public override byte[] ReadBytes(int count) =>
+            base.ReadBytes((int)Math.Clamp(BaseStream.Length - BaseStream.Position, 0, Math.Max(count, 0)));
+    }
 
     static string FirstLine(string message) => message.Split('\n')[0].TrimEnd('\r');
 
