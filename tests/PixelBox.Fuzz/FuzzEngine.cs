@@ -157,15 +157,17 @@ public static class FuzzEngine
         return path;
     }
 
+    /// <summary>The repository's tests/fuzz-corpus, above this assembly or (for an instrumented copy elsewhere) above the current folder.</summary>
     static string FindCorpusRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fuzz-corpus");
-            if (Directory.Exists(candidate))
-                return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fuzz-corpus not found above " + AppContext.BaseDirectory);
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "tests", "fuzz-corpus");
+                if (Directory.Exists(candidate))
+                    return candidate;
+            }
+        throw new DirectoryNotFoundException($"tests/fuzz-corpus not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
 
     /// <summary>What one run of an input gave: an error (expected or not) and, if a property broke, its kind.</summary>

@@ -12,7 +12,7 @@ static class Cli
                PixelBox.Fuzz run TARGET|all [--inputs N] [--minutes M] [--seed K] [--timeout SECONDS] [--coverage] [--findings DIR]
                PixelBox.Fuzz replay TARGET FILE...
                PixelBox.Fuzz seeds checkpoint
-               PixelBox.Fuzz instrument
+               PixelBox.Fuzz instrument DIR
         """;
 
     public static int Run(string[] args)
@@ -25,7 +25,7 @@ static class Cli
                 ["run", var target, .. var rest] => Campaign(target, rest),
                 ["replay", var target, .. var files] when files.Length > 0 => Replay(target, files),
                 ["seeds", "checkpoint"] => Seeds(),
-                ["instrument"] => Instrument(),
+                ["instrument", var directory] => Instrument(directory),
                 _ => Fail(Usage),
             };
         }
@@ -94,14 +94,22 @@ static class Cli
     }
 
     /// <summary>
-    /// Rewrites PixelBox.Coco.dll and PixelBox.dll beside this program with SharpFuzz's branch counters, for
-    /// <c>run --coverage</c>. A rebuild puts the plain assemblies back.
+    /// Copies this program's folder to <paramref name="directory"/> and rewrites the copies of PixelBox.Coco.dll
+    /// and PixelBox.dll there with SharpFuzz's branch counters, for <c>run --coverage</c> from that folder (run
+    /// inside the repository, so the seeds are found). The build output itself stays plain.
     /// </summary>
-    static int Instrument()
+    static int Instrument(string directory)
     {
+        var source = AppContext.BaseDirectory;
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(directory, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
         foreach (var name in new[] { "PixelBox.Coco.dll", "PixelBox.dll" })
         {
-            var path = Path.Combine(AppContext.BaseDirectory, name);
+            var path = Path.Combine(directory, name);
             int types = SharpFuzz.Fuzzer.Instrument(path, _ => true, SharpFuzz.Options.Value).Count();
             Console.WriteLine($"instrumented {path} ({types} types)");
         }

@@ -61,7 +61,7 @@ static class CocoFastJson
     }
 
     /// <summary>Whether the bytes start with ws '[' ws and then '{' or ']'.</summary>
-    static bool OpensResultsList(ReadOnlySpan<byte> bytes)
+    internal static bool OpensResultsList(ReadOnlySpan<byte> bytes)
     {
         int open = bytes.IndexOfAnyExcept(" \t\r\n"u8);
         if (open < 0 || bytes[open] != (byte)'[')

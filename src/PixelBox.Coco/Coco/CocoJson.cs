@@ -71,9 +71,12 @@ public static class CocoJson
     /// </summary>
     internal static CocoDetections? TryParseChunked(ReadOnlyMemory<byte> bytes, string file, bool segm)
     {
+        var span = bytes.Span;
+        // not a plain results list: the sequential parse judges it, without a boundary search over the file
+        if (!CocoFastJson.OpensResultsList(span))
+            return null;
         int chunks = Math.Min(8, 2 * Environment.ProcessorCount);
         var cuts = new List<int>();
-        var span = bytes.Span;
         for (int c = 1; c < chunks; c++)
         {
             int cut = CocoFastJson.FindBoundary(span, (int)Math.Max((long)span.Length * c / chunks, cuts.Count > 0 ? cuts[^1] + 1 : 0));

@@ -93,9 +93,11 @@ public static class InputFile
         }
         if (text.Length > 0 && text[0] == '\uFEFF')
             text = text[1..];
+        if (text.Length == 0)
+            return [];
         var lines = text.ReplaceLineEndings("\n").Split('\n');
         // a final line break ends the last line rather than starting an empty one (as File.ReadAllLines)
-        return text.Length > 0 && lines[^1].Length == 0 ? lines[..^1] : lines;
+        return lines[^1].Length == 0 ? lines[..^1] : lines;
     }
 
     /// <summary>
@@ -121,7 +123,14 @@ public static class InputFile
     {
         int fd = open(path, ORdOnly | ONonBlock | OCloExec);
         if (fd < 0)
-            throw OpenError(path, Marshal.GetLastPInvokeError());
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            // a socket cannot be opened at all (ENXIO): say what the path is rather than the errno
+            var status = new StatX();
+            if (errno != ENoEnt && statx(AtFdCwd, path, 0, StatxType, ref status) == 0)
+                CheckType(path, status.Mode);
+            throw OpenError(path, errno);
+        }
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
