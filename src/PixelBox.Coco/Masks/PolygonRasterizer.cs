@@ -22,7 +22,16 @@ static class PolygonRasterizer
     /// <param name="xy">x0, y0, x1, y1, ...; an odd trailing value is ignored, as pycocotools does.</param>
     /// <exception cref="ArgumentException">No point, a coordinate that is not finite or beyond +-1e8, a mask of
     /// more than 2^32-1 pixels, or edges that cross more than <see cref="MaxColumnCrossings"/> pixel columns.</exception>
-    public static Rle Rasterize(ReadOnlySpan<double> xy, int height, int width)
+    public static Rle Rasterize(ReadOnlySpan<double> xy, int height, int width) => Rasterize(xy, height, width, DenseWalkLimit);
+
+    /// <summary>
+    /// Polygons whose dense walk is at most this many points are walked point by point, as the C code does
+    /// (the fastest way for real polygons); longer walks skip the points that cannot give a boundary.
+    /// </summary>
+    const long DenseWalkLimit = 1 << 24;
+
+    /// <param name="denseWalkLimit">Longest walk taken point by point (tests force the skipping walk with 0).</param>
+    internal static Rle Rasterize(ReadOnlySpan<double> xy, int height, int width, long denseWalkLimit)
     {
         Rle.CheckSize(height, width);
         int k = xy.Length / 2;
@@ -37,15 +46,19 @@ static class PolygonRasterizer
         }
         x[k] = x[0];
         y[k] = y[0];
-        long crossings = 0;
+        long crossings = 0, walkLength = 0;
         for (int j = 0; j < k; j++)
+        {
             crossings += ColumnsBetween(Math.Min(x[j], x[j + 1]), Math.Max(x[j], x[j + 1]), width);
+            walkLength += Math.Max(Math.Abs((long)x[j + 1] - x[j]), Math.Abs((long)y[j + 1] - y[j])) + 1;
+        }
         if (crossings > MaxColumnCrossings)
             throw new ArgumentException($"the polygon's edges cross {crossings} pixel columns, more than the {MaxColumnCrossings} supported");
+        bool dense = walkLength <= denseWalkLimit;
 
         // The C code stores every point of the dense boundary walk, then scans consecutive pairs; the scan
-        // needs only the previous point, so the walk is streamed, and it skips the points that cannot give
-        // a boundary (see EdgeWalk).
+        // needs only the previous point, so the walk is streamed; a long walk skips the points that cannot
+        // give a boundary (see EdgeWalk), so time follows the columns crossed rather than the coordinates.
         var walk = new BoundaryCollector(height, width);
         for (int j = 0; j < k; j++)
         {
@@ -65,7 +78,11 @@ static class PolygonRasterizer
                 continue;
             }
             double s = dx >= dy ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
-            new EdgeWalk(xs, ys, s, Math.Max(dx, dy), flip, xMajor: dx >= dy).Emit(walk, width);
+            var edge = new EdgeWalk(xs, ys, s, Math.Max(dx, dy), flip, xMajor: dx >= dy);
+            if (dense)
+                edge.EmitAll(walk, 0, Math.Max(dx, dy) + 1);
+            else
+                edge.Emit(walk, width);
         }
         return new Rle(height, width, walk.ToCounts());
     }
@@ -114,33 +131,69 @@ static class PolygonRasterizer
         public void Emit(BoundaryCollector walk, int width)
         {
             long lo = 1, hi = 5L * width - 1;
-            bool increasing = U(n) >= U(0);
-            // the window [first, end): u in [lo, hi]
-            int first = FirstReaching(0, increasing ? lo : hi, increasing);
-            int end = FirstReaching(first, increasing ? hi + 1 : lo - 1, increasing);
-            Add(walk, Math.Max(0, first - 1));
+            int u0 = U(0), un = U(n);
+            bool increasing = un >= u0;
+            // the window [first, end): u in [lo, hi] (the whole edge, without a search, in the usual case)
+            int first = u0 >= lo && u0 <= hi ? 0 : FirstReaching(0, increasing ? lo : hi, increasing);
+            int end = un >= lo && un <= hi ? n + 1 : FirstReaching(first, increasing ? hi + 1 : lo - 1, increasing);
+            if (first > 0)
+                Add(walk, first - 1);
+            bool lastAdded = false;
+            if (first < end)
+            {
+                // a y-major edge whose u changes rarely (far longer than the columns it crosses) jumps from change
+                // to change; every other edge is walked point by point, as the C code does
+                long changes = Math.Abs((long)U(end - 1) - U(first));
+                if (xMajor || end - first <= 8 * (changes + 1))
+                {
+                    EmitAll(walk, first, end);
+                    lastAdded = end == n + 1;
+                }
+                else
+                    EmitChanges(walk, first, end, increasing);
+            }
+            // the edge's last point is the next edge's "previous point"
+            if (!lastAdded)
+                Add(walk, n);
+        }
+
+        /// <summary>Every point of [first, end), as the C loop computes them (the hot loop of rasterisation).</summary>
+        public void EmitAll(BoundaryCollector walk, int first, int end)
+        {
             if (xMajor)
             {
                 for (int d = first; d < end; d++)
-                    Add(walk, d);
-            }
-            else if (first < end)
-            {
-                int d = first;
-                Add(walk, d);
-                while (true)
                 {
-                    int u = U(d);
-                    int next = FirstReaching(d + 1, increasing ? u + 1L : u - 1L, increasing, end);
-                    if (next >= end)
-                        break;
-                    if (next - 1 > d)
-                        Add(walk, next - 1);
-                    Add(walk, next);
-                    d = next;
+                    int t = flip ? n - d : d;
+                    walk.Add(t + xs, (int)(ys + s * t + .5));
                 }
             }
-            Add(walk, n);
+            else
+            {
+                for (int d = first; d < end; d++)
+                {
+                    int t = flip ? n - d : d;
+                    walk.Add((int)(xs + s * t + .5), t + ys);
+                }
+            }
+        }
+
+        /// <summary>The points of [first, end) on both sides of each change of u, from the first point on.</summary>
+        void EmitChanges(BoundaryCollector walk, int first, int end, bool increasing)
+        {
+            int d = first;
+            Add(walk, d);
+            while (true)
+            {
+                int u = U(d);
+                int next = FirstReaching(d + 1, increasing ? u + 1L : u - 1L, increasing, end);
+                if (next >= end)
+                    break;
+                if (next - 1 > d)
+                    Add(walk, next - 1);
+                Add(walk, next);
+                d = next;
+            }
         }
 
         bool Reached(int d, long bound, bool increasing) => increasing ? U(d) >= bound : U(d) <= bound;

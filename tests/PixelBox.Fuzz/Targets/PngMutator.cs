@@ -117,9 +117,9 @@ static class PngMutator
             }
             return raw.ToArray();
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            return null;
+            return null; // not inflatable (zlib's errors come as either)
         }
     }
 
