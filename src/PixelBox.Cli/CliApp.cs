@@ -1,19 +1,25 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using PixelBox.Cli.Shared;
+using Spectre.Console;
 
 namespace PixelBox.Cli;
 
 /// <summary>The `pixelbox` command tree. Commands are thin: they parse options and call the library.</summary>
 public static class CliApp
 {
+    /// <summary>The name users type (the tool command); help and usage lines say it.</summary>
+    public const string Name = "pixelbox";
+
     /// <summary>The full command tree.</summary>
-    public static RootCommand Build() => Build(null);
+    public static Command Build() => Build(null);
 
     /// <summary>
     /// The tree with only the leaf command that <paramref name="args"/> start with (e.g. "eval coco"), or
     /// the full tree when they name none (root help, a group, a typo). Creating every command's options
     /// is JIT work that a one-second command would otherwise pay for commands it does not run.
     /// </summary>
-    public static RootCommand BuildFor(string[] args) => Build(args);
+    public static Command BuildFor(string[] args) => Build(args);
 
     /// <summary>A leaf command: its group ("" for one on the root), name and factory, in help order.</summary>
     sealed record Leaf(string Group, string Name, Func<Command> Create)
@@ -34,12 +40,22 @@ public static class CliApp
         new("", "models", Commands.ModelsCommand.Create),
     ];
 
-    static RootCommand Build(string[]? args)
+    /// <summary>Shown at the end of the root help.</summary>
+    const string ExitCodes = "Exit codes: 0 success, 1 internal error (a defect of PixelBox; a log file with the trace is named), " +
+                             "2 bad input or usage (one line: error: FILE: problem), 130 interrupted (Ctrl+C).";
+
+    static Command Build(string[]? args)
     {
         bool pruned = false;
         foreach (var leaf in Leaves)
             pruned |= args is not null && leaf.IsNamedBy(args);
-        var root = new RootCommand("PixelBox: semantic segmentation and object detection for .NET");
+        // A plain command as root (not RootCommand) so that usage lines say "pixelbox", not the assembly name.
+        var root = new Command(Name, "PixelBox: semantic segmentation and object detection for .NET.\n" + ExitCodes)
+        {
+            new HelpOption(),
+            new VersionOption(),
+            ErrorReporting.VerboseOption,
+        };
         var groups = new Dictionary<string, Command>
         {
             ["eval"] = new("eval", "Evaluate predictions against ground truth."),
@@ -64,18 +80,28 @@ public static class CliApp
         return root;
     }
 
-    /// <summary>Runs the CLI; user errors become one line on stderr and exit code 2.</summary>
+    /// <summary>
+    /// Runs the CLI. Exit codes: 0 success; 2 a user's mistake (bad option value, missing or malformed
+    /// file, unwritable output), printed as one line <c>error: FILE: problem</c>, or an unknown command or
+    /// option (System.CommandLine's message and help); 130 interrupted; 1 a defect of ours, printed as one
+    /// line <c>internal error: ...</c> with the full trace in a log file (and on stderr with --verbose).
+    /// </summary>
     public static int Run(string[] args)
     {
-        var parse = BuildFor(args).Parse(args);
+        bool verbose = args.Contains(ErrorReporting.VerboseOption.Name);
+        // Spectre's console binds to Console.Out once, at first use; a host that redirects the console
+        // between runs (tests, an embedding program) would otherwise write to a stale, maybe closed, writer.
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         try
         {
+            var parse = BuildFor(args).Parse(args);
+            if (parse.Errors.Count > 0)
+                return ErrorReporting.ReportParseErrors(parse);
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (InputException e)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
+            return ErrorReporting.Report(e, args, verbose);
         }
     }
 }

@@ -155,7 +155,7 @@ public static class TrainerBench
     }
 
     /// <summary>Gaps between the trainer's consecutive step events after the warm-up (the first gap starts at step warmup).</summary>
-    static List<double> TrainerLoop(Config config, ITrainingData data, nn.Module<Tensor, Tensor, Tensor> loss, int warmup, string outDir,
+    static List<double> TrainerLoop(Config config, ITrainingData<TrainingBatch> data, nn.Module<Tensor, Tensor, Tensor> loss, int warmup, string outDir,
                                     out int timedSteps)
     {
         if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
@@ -166,7 +166,7 @@ public static class TrainerBench
             Optimizer = config.Optimizer, LearningRate = config.LearningRate, WeightDecay = 0, Schedule = ScheduleKind.Constant,
             Iterations = data.BatchesPerEpoch, Seed = 1,
         };
-        using var trainer = new Trainer(model, (output, target) => loss.call(output, target), data, options, validate: null, outDir,
+        using var trainer = new Trainer<TrainingBatch>(model, batch => TrainingLoss.Of(loss.call(model.call(batch.Input), batch.Target)), data, options, validate: null, outDir,
             new JsonObject { ["model"] = new JsonObject() });
         var stamps = new List<double>();
         var clock = Stopwatch.StartNew();
@@ -184,23 +184,23 @@ public static class TrainerBench
         : optim.AdamW(model.parameters(), config.LearningRate, weight_decay: 0);
 
     /// <summary>Fresh handles on the same in-memory tensors each epoch (the trainer disposes what it is given).</summary>
-    sealed class MemoryData(List<(Tensor Images, Tensor Masks)> batches) : ITrainingData
+    sealed class MemoryData(List<(Tensor Images, Tensor Masks)> batches) : ITrainingData<TrainingBatch>
     {
         public int BatchesPerEpoch => batches.Count;
 
-        public IEnumerable<TrainingBatch> Epoch(int epoch) => batches.Select(b => new TrainingBatch(b.Images.alias(), b.Masks.alias()));
+        public IEnumerable<TrainingBatch> Epoch(int epoch, int skip) => batches.Skip(skip).Select(b => new TrainingBatch(b.Images.alias(), b.Masks.alias()));
     }
 
     /// <summary>The loader's batches, recording how long the consumer waited for each one.</summary>
-    sealed class TimedLoaderData(SegmentationBatchLoader loader) : ITrainingData
+    sealed class TimedLoaderData(SegmentationBatchLoader loader) : ITrainingData<TrainingBatch>
     {
         public List<double> WaitSeconds { get; } = [];
 
         public int BatchesPerEpoch => loader.BatchesPerEpoch;
 
-        public IEnumerable<TrainingBatch> Epoch(int epoch)
+        public IEnumerable<TrainingBatch> Epoch(int epoch, int skip)
         {
-            using var batches = loader.Epoch(epoch).GetEnumerator();
+            using var batches = loader.Epoch(epoch, skip).GetEnumerator();
             while (true)
             {
                 var clock = Stopwatch.StartNew();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PixelBox.Data;
+using PixelBox.Cli.Shared;
 using Spectre.Console;
 
 namespace PixelBox.Cli.Commands;
@@ -13,12 +14,8 @@ public static class DataShapesCommand
         var count = new Option<int>("--count") { Description = "Number of images", DefaultValueFactory = _ => 1000, HelpName = "N" };
         var size = new Option<int>("--size") { Description = "Image side in pixels", DefaultValueFactory = _ => 128, HelpName = "S" };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same files", DefaultValueFactory = _ => 0, HelpName = "K" };
-        count.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--count must be at least 1"); });
-        size.Validators.Add(r =>
-        {
-            int s = r.GetValueOrDefault<int>();
-            if (s < ShapesDataset.MinImageSize || s > 8192) r.AddError($"--size must be between {ShapesDataset.MinImageSize} and 8192");
-        });
+        count.InRange(1, 10_000_000);
+        size.InRange(ShapesDataset.MinImageSize, 8192);
 
         var command = new Command("shapes", "Generate a synthetic segmentation/detection dataset of circles, squares, triangles and stars on cluttered backgrounds.")
         {

@@ -63,7 +63,7 @@ public static class EvalCocoCommand
         stdout.WriteLine();
         stdout.Write(report.FormatTable());
         if (jsonPath is not null)
-            WriteAtomically(jsonPath, report.WriteJson);
+            AtomicFile.Write(jsonPath, report.WriteJson);
         if (plotDir is not null)
             WritePlots(plotDir, evaluation, accumulation, report);
         timings?.Mark("summarize and print");
@@ -74,32 +74,8 @@ public static class EvalCocoCommand
     [MethodImpl(MethodImplOptions.NoInlining)]
     static void WritePlots(string dir, CocoEvaluation evaluation, CocoAccumulation accumulation, CocoReport report)
     {
-        try
-        {
-            Directory.CreateDirectory(dir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException(dir, "cannot create the plot folder: " + e.Message, e);
-        }
+        OutputPaths.CreateFolder(dir);
         foreach (var file in PixelBox.Visualization.CocoPlots.WriteAll(dir, evaluation, accumulation, report))
             Console.Out.WriteLine("wrote " + file);
-    }
-
-    static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var tmp = full + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".tmp";
-        try
-        {
-            using (var stream = File.Create(tmp))
-                write(stream);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw new InputException(path, "cannot write: " + e.Message, e);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using PixelBox.Cli.Shared;
 using PixelBox.Models;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -17,8 +18,8 @@ public static class ModelsCommand
         var numClasses = new Option<int?>("--num-classes") { Description = "Classes to count parameters for (default: each model's paper setting)", HelpName = "K" };
         var inChannels = new Option<int?>("--in-channels") { Description = "Input channels (default: each model's paper setting)", HelpName = "C" };
         var json = new Option<bool>("--json") { Description = "Write the list as JSON to stdout" };
-        numClasses.Validators.Add(r => { if (r.GetValueOrDefault<int?>() < 1) r.AddError("--num-classes must be at least 1"); });
-        inChannels.Validators.Add(r => { if (r.GetValueOrDefault<int?>() < 1) r.AddError("--in-channels must be at least 1"); });
+        numClasses.InRange(1, ModelLimits.MaxClasses);
+        inChannels.InRange(1, ModelLimits.MaxInChannels);
 
         var command = new Command("models", "List the available models with parameter counts, input sizes and source papers.")
         {

@@ -22,9 +22,8 @@ public static class PredictSegCommand
         {
             TorchSetup.Configure(parse.GetValue(threads));
             var images = SegmentationPredictor.FindImages(parse.GetValue(input)!);
-            var outDir = Path.GetFullPath(parse.GetValue(output)!);
             using var predictor = SegmentationPredictor.Load(parse.GetValue(model)!);
-            Directory.CreateDirectory(outDir);
+            var outDir = OutputPaths.CreateFolder(parse.GetValue(output)!);
             LiveProgress.Run(context =>
             {
                 var bar = context?.AddTask("predicting", maxValue: images.Count);

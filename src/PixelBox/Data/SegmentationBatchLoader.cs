@@ -60,12 +60,14 @@ public sealed class SegmentationBatchLoader
     public int BatchesPerEpoch => dropLast ? data.Count / batchSize : (data.Count + batchSize - 1) / batchSize;
 
     /// <summary>
-    /// The batches of one epoch, in order. Stopping early (break, exception) cancels the background work and
-    /// disposes the batches that were prepared but not taken. A sample that fails to load (corrupt file)
-    /// ends the enumeration with the dataset's <see cref="InputException"/>.
+    /// The batches of one epoch, in order, from batch <paramref name="skip"/> on (the skipped ones are not
+    /// loaded; the rest are exactly those of a full pass). Stopping early (break, exception) cancels the
+    /// background work and disposes the batches that were prepared but not taken. A sample that fails to
+    /// load (corrupt file) ends the enumeration with the dataset's <see cref="InputException"/>.
     /// </summary>
-    public IEnumerable<SegmentationBatch> Epoch(int epoch)
+    public IEnumerable<SegmentationBatch> Epoch(int epoch, int skip = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
         var order = Enumerable.Range(0, data.Count).ToArray();
         if (shuffle) new Random(Seeds.Mix(seed, epoch)).Shuffle(order);
         int batches = BatchesPerEpoch;
@@ -76,7 +78,7 @@ public sealed class SegmentationBatchLoader
         {
             try
             {
-                for (int b = 0; b < batches; b++)
+                for (int b = skip; b < batches; b++)
                 {
                     int start = b * batchSize, end = Math.Min(start + batchSize, order.Length);
                     var batch = Build(order[start..end], epoch, cancel.Token);

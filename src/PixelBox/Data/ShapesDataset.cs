@@ -54,13 +54,13 @@ public static class ShapesDataset
         if (!(valFraction >= 0 && valFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(valFraction), valFraction, "must be in [0, 1)");
 
-        var target = Path.GetFullPath(outDir);
-        if (File.Exists(target))
-            throw new InputException(outDir, "is a file; expected a new or empty folder");
-        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir));
+        var kind = FileKinds.Of(target);
+        if (kind is not (FileKind.Missing or FileKind.Directory))
+            throw new InputException(outDir, $"is {FileKinds.Describe(kind)}; expected a new or empty folder");
+        if (kind == FileKind.Directory && Directory.EnumerateFileSystemEntries(target).Any())
             throw new InputException(outDir, "already exists and is not empty; choose a new or empty folder");
-        var parent = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar))!;
-        Directory.CreateDirectory(parent);
+        var parent = OutputPaths.CreateFolder(Path.GetDirectoryName(target)!);
         var staging = Path.Combine(parent, $".{Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -90,9 +90,11 @@ public static class ShapesDataset
             if (Directory.Exists(target)) Directory.Delete(target); // empty, checked above
             Directory.Move(staging, target);
         }
-        catch
+        catch (Exception e)
         {
             try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
+            if (OutputPaths.IsWriteFailure(e))
+                throw OutputPaths.WriteFailure(outDir, e);
             throw;
         }
     }

@@ -30,7 +30,7 @@ public sealed record SegmentationModelInfo(
     public SegmentationModel CreateModel()
     {
         if (Size is null)
-            return ModelRegistry.Get(Name).Create(NumClasses, InChannels);
+            return ModelRegistry.Get(Name).CreateSegmentation(NumClasses, InChannels);
         // The registry builds default sizes only; until it takes size options, the one scalable model is built here.
         if (Name != "unet-same")
             throw new InputException($"model '{Name}' has no size options (only unet-same takes a width and depth)");

@@ -93,7 +93,7 @@ public sealed class SegmentationTraining : IDisposable
             ["model"] = Info.ToJson(),
             ["task"] = JsonSerializer.SerializeToNode(task, TrainingOptions.Json),
         };
-        Trainer = new Trainer(Model, Loss, new LoaderData(loader), training, model => Validator.Metrics((SegmentationModel)model), outDir, header);
+        Trainer = new Trainer<TrainingBatch>(Model, Loss, new LoaderData(loader), training, () => Validator.Metrics(Model), outDir, header);
         if (resumeFrom is not null)
             Trainer.Restore(resumeFrom);
     }
@@ -106,7 +106,7 @@ public sealed class SegmentationTraining : IDisposable
 
     public SegmentationValidator Validator { get; }
 
-    public Trainer Trainer { get; }
+    public Trainer<TrainingBatch> Trainer { get; }
 
     /// <summary>A new run writing into <paramref name="outDir"/>.</summary>
     public static SegmentationTraining Start(SegmentationTaskOptions task, TrainingOptions training, string outDir) =>
@@ -119,7 +119,7 @@ public sealed class SegmentationTraining : IDisposable
     /// </summary>
     public static SegmentationTraining Resume(string outDir, string? dataRoot = null)
     {
-        var checkpoint = Checkpoint.Open(Path.Combine(outDir, Trainer.LastCheckpointName));
+        var checkpoint = Checkpoint.Open(Path.Combine(outDir, Training.Trainer.LastCheckpointName));
         SegmentationTaskOptions task;
         try
         {
@@ -132,7 +132,7 @@ public sealed class SegmentationTraining : IDisposable
         }
         if (dataRoot is not null)
             task = task with { DataRoot = dataRoot };
-        return Create(task, Trainer.ReadOptions(checkpoint), outDir, checkpoint);
+        return Create(task, Training.Trainer.ReadOptions(checkpoint), outDir, checkpoint);
     }
 
     static SegmentationTraining Create(SegmentationTaskOptions task, TrainingOptions training, string outDir, Checkpoint? resumeFrom)
@@ -152,15 +152,17 @@ public sealed class SegmentationTraining : IDisposable
 
     /// <summary>The loss against the labels under the output: a model with valid convolutions (the
     /// paper's U-Net) predicts only the centre of its input, so the target is centre-cropped to match.</summary>
-    Tensor Loss(Tensor logits, Tensor target)
+    TrainingLoss Loss(TrainingBatch batch)
     {
+        var logits = Model.forward(batch.Input);
+        var target = batch.Target;
         long height = logits.shape[2], width = logits.shape[3];
         if (target.shape[1] == height && target.shape[2] == width)
-            return loss.call(logits, target);
+            return TrainingLoss.Of(loss.call(logits, target));
         using var centre = target
             .narrow(1, (target.shape[1] - height) / 2, height)
             .narrow(2, (target.shape[2] - width) / 2, width);
-        return loss.call(logits, centre);
+        return TrainingLoss.Of(loss.call(logits, centre));
     }
 
     public void Dispose()
@@ -171,11 +173,11 @@ public sealed class SegmentationTraining : IDisposable
     }
 
     /// <summary>The data loader's batches as trainer batches.</summary>
-    sealed class LoaderData(SegmentationBatchLoader loader) : ITrainingData
+    sealed class LoaderData(SegmentationBatchLoader loader) : ITrainingData<TrainingBatch>
     {
         public int BatchesPerEpoch => loader.BatchesPerEpoch;
 
-        public IEnumerable<TrainingBatch> Epoch(int epoch) =>
-            loader.Epoch(epoch).Select(batch => new TrainingBatch(batch.Images, batch.Masks));
+        public IEnumerable<TrainingBatch> Epoch(int epoch, int skip) =>
+            loader.Epoch(epoch, skip).Select(batch => new TrainingBatch(batch.Images, batch.Masks));
     }
 }

@@ -9,34 +9,49 @@ using static TorchSharp.torch;
 
 namespace PixelBox.Training;
 
-/// <summary>
-/// Trains any module on any task: it knows a model, a loss, batches per epoch and a validation callback
-/// that returns named metrics, nothing about images or classes. Each epoch it validates, writes
-/// last.ckpt (and best.ckpt when the selection metric improves) atomically with the optimizer state,
-/// rewrites metrics.jsonl, and at the end draws curves.png.
-/// </summary>
-/// <remarks>
-/// A resumed run (<see cref="Restore"/>) continues exactly: the learning rate is a pure function of the
-/// iteration, the data and torch's random generator are re-seeded from (seed, epoch) at every epoch,
-/// and model buffers and optimizer state come from the checkpoint.
-/// </remarks>
-public sealed class Trainer : IDisposable
+/// <summary>File names of a run folder, and reading the options a checkpoint was trained with.</summary>
+public static class Trainer
 {
     public const string LastCheckpointName = "last.ckpt";
     public const string BestCheckpointName = "best.ckpt";
     public const string MetricsLogName = "metrics.jsonl";
     public const string CurvesName = "curves.png";
 
-    readonly nn.Module<Tensor, Tensor> model;
-    readonly Func<Tensor, Tensor, Tensor> loss;
-    readonly ITrainingData data;
-    readonly Func<nn.Module<Tensor, Tensor>, IReadOnlyDictionary<string, double>>? validate;
+    /// <summary>The training options stored in a checkpoint, for building a trainer that can resume it.</summary>
+    public static TrainingOptions ReadOptions(Checkpoint checkpoint) => ReadState(checkpoint).Options;
+
+    internal static TrainingState ReadState(Checkpoint checkpoint)
+    {
+        var training = checkpoint.Training ?? throw new InputException(checkpoint.Path, "checkpoint holds no training state");
+        return TrainingState.FromJson(training, checkpoint.Path);
+    }
+}
+
+/// <summary>
+/// Trains any module on any task: it knows a model, a loss of the task's batches, batches per epoch and a
+/// validation callback that returns named metrics, nothing about images, classes or what a batch holds.
+/// Each epoch it validates, writes last.ckpt (and best.ckpt when the selection metric improves)
+/// atomically with the optimizer state, rewrites metrics.jsonl, and at the end draws curves.png.
+/// </summary>
+/// <remarks>
+/// A resumed run (<see cref="Restore"/>) continues exactly: the learning rate is a pure function of the
+/// iteration, the data and torch's random generator are re-seeded from (seed, epoch) at every epoch,
+/// and model buffers and optimizer state come from the checkpoint. A run cancelled inside an epoch
+/// (Ctrl+C) writes last.ckpt there, with the steps taken and torch's generator state, so that nothing
+/// done is lost and the resumed run still ends as the uninterrupted one.
+/// </remarks>
+public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
+{
+    readonly nn.Module model;
+    readonly Func<TBatch, TrainingLoss> loss;
+    readonly ITrainingData<TBatch> data;
+    readonly Func<IReadOnlyDictionary<string, double>>? validate;
     readonly JsonObject header;
     readonly OptimizerHelper optimizer;
     readonly LearningRateSchedule schedule;
 
-    /// <param name="model">Trained in place.</param>
-    /// <param name="loss">(model output, batch target) -> scalar loss.</param>
+    /// <param name="model">Trained in place; its parameters and buffers are what checkpoints hold.</param>
+    /// <param name="loss">The loss of one batch with the model in training mode (runs the forward pass).</param>
     /// <param name="data">Training batches per epoch.</param>
     /// <param name="options">Optimizer, schedule, length, seed.</param>
     /// <param name="validate">Called after every epoch with the model in eval mode under no_grad; returns
@@ -47,11 +62,11 @@ public sealed class Trainer : IDisposable
     /// must hold a "model" object (what is needed to rebuild and use the model), may hold a "task"
     /// object (what is needed to rebuild the data and loss for a resume).</param>
     public Trainer(
-        nn.Module<Tensor, Tensor> model,
-        Func<Tensor, Tensor, Tensor> loss,
-        ITrainingData data,
+        nn.Module model,
+        Func<TBatch, TrainingLoss> loss,
+        ITrainingData<TBatch> data,
         TrainingOptions options,
-        Func<nn.Module<Tensor, Tensor>, IReadOnlyDictionary<string, double>>? validate,
+        Func<IReadOnlyDictionary<string, double>>? validate,
         string outputDirectory,
         JsonObject header)
     {
@@ -79,13 +94,13 @@ public sealed class Trainer : IDisposable
 
     public TrainingState State { get; private set; }
 
-    public string LastCheckpointPath => Path.Combine(OutputDirectory, LastCheckpointName);
+    public string LastCheckpointPath => Path.Combine(OutputDirectory, Trainer.LastCheckpointName);
 
-    public string BestCheckpointPath => Path.Combine(OutputDirectory, BestCheckpointName);
+    public string BestCheckpointPath => Path.Combine(OutputDirectory, Trainer.BestCheckpointName);
 
-    public string MetricsLogPath => Path.Combine(OutputDirectory, MetricsLogName);
+    public string MetricsLogPath => Path.Combine(OutputDirectory, Trainer.MetricsLogName);
 
-    public string CurvesPath => Path.Combine(OutputDirectory, CurvesName);
+    public string CurvesPath => Path.Combine(OutputDirectory, Trainer.CurvesName);
 
     /// <summary>Raised after every optimizer step.</summary>
     public event Action<IterationProgress>? IterationCompleted;
@@ -96,14 +111,21 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// Loads model, optimizer and progress from a checkpoint this trainer's configuration wrote, so that
     /// <see cref="Run"/> continues where it stopped. The checkpoint's training options must equal this
-    /// trainer's (construct the trainer from <see cref="ReadOptions"/> to guarantee that).
+    /// trainer's (construct the trainer from <see cref="Trainer.ReadOptions"/> to guarantee that).
     /// </summary>
     public void Restore(Checkpoint checkpoint)
     {
-        var training = checkpoint.Training ?? throw new InputException(checkpoint.Path, "checkpoint holds no training state");
-        var restored = TrainingState.FromJson(training, checkpoint.Path);
+        var restored = Trainer.ReadState(checkpoint);
         if (restored.Options != State.Options)
             throw new InputException(checkpoint.Path, "was written with different training options; resume with the stored options");
+        if (restored.Partial is { } partial)
+        {
+            if (partial.Steps < 1 || partial.Steps >= data.BatchesPerEpoch
+                || restored.Iteration != (long)restored.Epoch * data.BatchesPerEpoch + partial.Steps)
+                throw new InputException(checkpoint.Path, "its position inside an epoch does not fit the training data (was the dataset changed?)");
+            if (!Convert.TryFromBase64String(partial.TorchRngState, new byte[partial.TorchRngState.Length], out _))
+                throw new InputException(checkpoint.Path, "corrupt random-generator state in the checkpoint");
+        }
         checkpoint.LoadModel(model);
         checkpoint.LoadOptimizer(optimizer);
         State = restored;
@@ -112,55 +134,60 @@ public sealed class Trainer : IDisposable
         WriteMetricsLog();
     }
 
-    /// <summary>The training options stored in a checkpoint, for building a trainer that can resume it.</summary>
-    public static TrainingOptions ReadOptions(Checkpoint checkpoint)
-    {
-        var training = checkpoint.Training ?? throw new InputException(checkpoint.Path, "checkpoint holds no training state");
-        return TrainingState.FromJson(training, checkpoint.Path).Options;
-    }
-
-    /// <summary>Trains until the end of the run. Cancellation stops after the current step, leaving the
-    /// last completed epoch in last.ckpt, and throws OperationCanceledException.</summary>
+    /// <summary>Trains until the end of the run. Cancellation stops after the current step, writes
+    /// last.ckpt at that point (best.ckpt is left alone) and throws OperationCanceledException.</summary>
     public TrainingState Run(CancellationToken cancellation = default)
     {
-        Directory.CreateDirectory(OutputDirectory);
+        OutputPaths.CreateFolder(OutputDirectory);
+        foreach (var output in new[] { LastCheckpointPath, BestCheckpointPath, MetricsLogPath, CurvesPath })
+            AtomicFile.DeleteStaleTempFiles(output);
         var options = State.Options;
         var trainClock = new Stopwatch();
         long sessionSteps = 0;
 
         for (int epoch = State.Epoch + 1; epoch <= TotalEpochs; epoch++)
         {
+            var partial = State.Partial;
             var epochClock = Stopwatch.StartNew();
-            torch.manual_seed(EpochSeed(options.Seed, epoch));
+            double secondsBefore = partial?.Seconds ?? 0;
+            if (partial is null)
+                torch.manual_seed(EpochSeed(options.Seed, epoch));
+            else
+                SetTorchRngState(partial.TorchRngState);
             model.train();
             long iteration = State.Iteration;
             long epochEnd = Math.Min(TotalIterations, (long)epoch * data.BatchesPerEpoch);
-            double lossSum = 0, rate = 0;
-            int steps = 0;
+            var sums = new EpochSums(partial);
+            double rate = 0;
             trainClock.Start();
-            using (var batches = data.Epoch(epoch).GetEnumerator())
+            using (var batches = data.Epoch(epoch, sums.Steps).GetEnumerator())
             {
                 while (iteration < epochEnd)
                 {
-                    cancellation.ThrowIfCancellationRequested();
+                    if (cancellation.IsCancellationRequested)
+                    {
+                        if (sums.Steps > (partial?.Steps ?? 0))
+                            WritePartialCheckpoint(iteration, sums, secondsBefore + epochClock.Elapsed.TotalSeconds);
+                        cancellation.ThrowIfCancellationRequested();
+                    }
                     if (!batches.MoveNext())
                         throw new InvalidOperationException(
-                            $"epoch {epoch} yielded {steps} batches, fewer than the announced {data.BatchesPerEpoch}");
+                            $"epoch {epoch} yielded {sums.Steps} batches, fewer than the announced {data.BatchesPerEpoch}");
                     rate = schedule.At(iteration);
-                    double value;
+                    (double Total, (string Name, double Value)[] Parts) values;
                     using (var batch = batches.Current)
-                        value = Step(batch, rate);
-                    if (!double.IsFinite(value))
+                        values = Step(batch, rate);
+                    if (!double.IsFinite(values.Total))
                         throw new InvalidOperationException(
-                            $"training diverged: loss is {value} at iteration {iteration + 1}; lower the learning rate");
+                            $"training diverged: loss is {values.Total} at iteration {iteration + 1}; lower the learning rate");
+                    sums.Add(values.Total, values.Parts);
                     iteration++;
-                    steps++;
+                    KillSwitch.Point(KillSwitch.Step);
                     sessionSteps++;
-                    lossSum += value;
                     double perSecond = sessionSteps / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
                     IterationCompleted?.Invoke(new IterationProgress(
-                        epoch, TotalEpochs, iteration, TotalIterations, value, lossSum / steps, rate, perSecond,
-                        TimeSpan.FromSeconds((TotalIterations - iteration) / perSecond)));
+                        epoch, TotalEpochs, iteration, TotalIterations, values.Total, sums.MeanLoss, rate, perSecond,
+                        TimeSpan.FromSeconds((TotalIterations - iteration) / perSecond), sums.MeanParts()));
                 }
             }
             trainClock.Stop();
@@ -177,15 +204,18 @@ public sealed class Trainer : IDisposable
                 isBest = best is null || value > best;
                 if (isBest) best = value;
             }
-            var summary = new EpochSummary(epoch, iteration, lossSum / steps, rate, epochClock.Elapsed.TotalSeconds, metrics, isBest);
+            double seconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
+            var summary = new EpochSummary(epoch, iteration, sums.MeanLoss, rate, seconds, metrics, isBest,
+                sums.PartNames.Count == 0 ? null : sums.MeanParts());
             State = State with
             {
                 Epoch = epoch,
                 Iteration = iteration,
                 BestMetric = best,
                 BestEpoch = isBest ? epoch : State.BestEpoch,
-                Seconds = State.Seconds + epochClock.Elapsed.TotalSeconds,
+                Seconds = State.Seconds - secondsBefore + seconds,
                 History = [.. State.History, summary],
+                Partial = null,
             };
             WriteCheckpoints(isBest);
             WriteMetricsLog();
@@ -199,17 +229,18 @@ public sealed class Trainer : IDisposable
 
     public void Dispose() => optimizer.Dispose();
 
-    double Step(TrainingBatch batch, double rate)
+    /// <summary>One optimizer step; the loss and its named parts as numbers.</summary>
+    (double Total, (string Name, double Value)[] Parts) Step(TBatch batch, double rate)
     {
         using var scope = torch.NewDisposeScope();
         foreach (var group in optimizer.ParamGroups)
             group.LearningRate = rate;
         optimizer.zero_grad();
-        using var output = model.forward(batch.Input);
-        using var value = loss(output, batch.Target);
-        value.backward();
+        using var value = loss(batch);
+        value.Total.backward();
         optimizer.step();
-        return value.item<float>();
+        var (total, parts) = value.Values();
+        return (total, [.. value.Parts.Select((p, i) => (p.Name, parts[i]))]);
     }
 
     IReadOnlyDictionary<string, double> Validate()
@@ -217,11 +248,12 @@ public sealed class Trainer : IDisposable
         if (validate is null)
             return new Dictionary<string, double>();
         model.eval();
+        KillSwitch.Point(KillSwitch.Validation);
         try
         {
             using var noGrad = torch.no_grad();
             using var scope = torch.NewDisposeScope();
-            return validate(model);
+            return validate();
         }
         finally
         {
@@ -229,17 +261,55 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// best.ckpt before last.ckpt: a crash between the two leaves last.ckpt one epoch behind, so the resumed
+    /// run redoes that epoch and writes both again; the other order could leave a state claiming a best
+    /// epoch whose best.ckpt was never written.
+    /// </summary>
     void WriteCheckpoints(bool isBest)
+    {
+        if (!isBest)
+        {
+            WriteLastCheckpoint();
+            return;
+        }
+        Checkpoint.Write(BestCheckpointPath, CheckpointContent(), model, optimizer);
+        AtomicFile.Write(LastCheckpointPath, stream =>
+        {
+            using var best = File.OpenRead(BestCheckpointPath);
+            best.CopyTo(stream);
+        });
+    }
+
+    /// <summary>last.ckpt inside an epoch, after <paramref name="iteration"/> steps in all.</summary>
+    void WritePartialCheckpoint(long iteration, EpochSums sums, double seconds)
+    {
+        using var rng = torch.get_rng_state();
+        var state = Convert.ToBase64String(rng.data<byte>().ToArray());
+        double before = State.Partial?.Seconds ?? 0;
+        State = State with
+        {
+            Iteration = iteration,
+            Seconds = State.Seconds - before + seconds,
+            Partial = new PartialEpoch(sums.Steps, sums.LossSum, sums.PartSumsByName(), seconds, state),
+        };
+        WriteLastCheckpoint();
+    }
+
+    void WriteLastCheckpoint() => Checkpoint.Write(LastCheckpointPath, CheckpointContent(), model, optimizer);
+
+    JsonObject CheckpointContent()
     {
         var content = (JsonObject)header.DeepClone();
         content["training"] = State.ToJson();
-        Checkpoint.Write(LastCheckpointPath, content, model, optimizer);
-        if (isBest)
-            AtomicFile.Write(BestCheckpointPath, stream =>
-            {
-                using var last = File.OpenRead(LastCheckpointPath);
-                last.CopyTo(stream);
-            });
+        return content;
+    }
+
+    /// <summary>Puts torch's CPU generator back where a partial-epoch checkpoint left it (checked by <see cref="Restore"/>).</summary>
+    static void SetTorchRngState(string base64)
+    {
+        using var state = torch.tensor(Convert.FromBase64String(base64), ScalarType.Byte);
+        torch.set_rng_state(state);
     }
 
     void WriteMetricsLog()
@@ -251,7 +321,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Weights get weight decay; biases and normalisation parameters (rank &lt;= 1) do not.</summary>
-    static OptimizerHelper CreateOptimizer(nn.Module<Tensor, Tensor> model, TrainingOptions options)
+    static OptimizerHelper CreateOptimizer(nn.Module model, TrainingOptions options)
     {
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         var decayed = parameters.Where(p => p.dim() > 1).ToList();
@@ -272,4 +342,55 @@ public sealed class Trainer : IDisposable
     }
 
     static long EpochSeed(int seed, int epoch) => ((long)(uint)seed << 32) | (uint)epoch;
+
+    /// <summary>Running sums of an epoch's losses (started from a checkpoint's partial epoch when resuming inside one).</summary>
+    sealed class EpochSums
+    {
+        readonly List<string> partNames = [];
+        readonly List<double> partSums = [];
+
+        public EpochSums(PartialEpoch? partial)
+        {
+            if (partial is null)
+                return;
+            Steps = partial.Steps;
+            LossSum = partial.LossSum;
+            foreach (var (name, sum) in partial.LossPartSums)
+            {
+                partNames.Add(name);
+                partSums.Add(sum);
+            }
+        }
+
+        public int Steps { get; private set; }
+
+        public double LossSum { get; private set; }
+
+        public IReadOnlyList<string> PartNames => partNames;
+
+        public double MeanLoss => Steps == 0 ? double.NaN : LossSum / Steps;
+
+        public void Add(double loss, (string Name, double Value)[] parts)
+        {
+            Steps++;
+            LossSum += loss;
+            foreach (var (name, value) in parts)
+            {
+                int at = partNames.IndexOf(name);
+                if (at < 0)
+                {
+                    partNames.Add(name);
+                    partSums.Add(0);
+                    at = partNames.Count - 1;
+                }
+                partSums[at] += value;
+            }
+        }
+
+        public IReadOnlyDictionary<string, double> MeanParts() =>
+            partNames.Select((name, i) => (name, partSums[i] / Steps)).ToDictionary(p => p.name, p => p.Item2);
+
+        public IReadOnlyDictionary<string, double> PartSumsByName() =>
+            partNames.Select((name, i) => (name, partSums[i])).ToDictionary(p => p.name, p => p.Item2);
+    }
 }

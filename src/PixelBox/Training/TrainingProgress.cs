@@ -10,6 +10,7 @@ namespace PixelBox.Training;
 /// <param name="LearningRate">Rate used for this step.</param>
 /// <param name="IterationsPerSecond">Throughput over the steps of this session (excluding validation).</param>
 /// <param name="Remaining">Estimated time to the end of training, excluding validation.</param>
+/// <param name="EpochLossParts">Mean of each named loss part over the epoch so far (empty for a single-term loss).</param>
 public sealed record IterationProgress(
     int Epoch,
     int Epochs,
@@ -19,7 +20,8 @@ public sealed record IterationProgress(
     double EpochLoss,
     double LearningRate,
     double IterationsPerSecond,
-    TimeSpan Remaining);
+    TimeSpan Remaining,
+    IReadOnlyDictionary<string, double> EpochLossParts);
 
 /// <summary>One line of metrics.jsonl and one entry of the history kept in checkpoints.</summary>
 /// <param name="Epoch">1-based epoch.</param>
@@ -29,6 +31,7 @@ public sealed record IterationProgress(
 /// <param name="Seconds">Wall time of the epoch including validation.</param>
 /// <param name="Metrics">Validation metrics by name (empty without a validator).</param>
 /// <param name="IsBest">Whether this epoch set a new best selection metric (and was written to best.ckpt).</param>
+/// <param name="LossParts">Mean of each named loss part over the epoch's steps; null for a single-term loss.</param>
 public sealed record EpochSummary(
     int Epoch,
     long Iteration,
@@ -36,4 +39,6 @@ public sealed record EpochSummary(
     double LearningRate,
     double Seconds,
     IReadOnlyDictionary<string, double> Metrics,
-    bool IsBest);
+    bool IsBest,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    IReadOnlyDictionary<string, double>? LossParts = null);

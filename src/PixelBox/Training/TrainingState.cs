@@ -24,6 +24,9 @@ public sealed record TrainingState
 
     public IReadOnlyList<EpochSummary> History { get; init; } = [];
 
+    /// <summary>Progress inside the epoch after <see cref="Epoch"/> when the run stopped there (Ctrl+C); null at an epoch's end.</summary>
+    public PartialEpoch? Partial { get; init; }
+
     public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, TrainingOptions.Json)!.AsObject();
 
     /// <summary>Reads and checks the "training" part of a checkpoint; every problem is an InputException naming <paramref name="source"/>.</summary>
@@ -47,3 +50,19 @@ public sealed record TrainingState
         return state;
     }
 }
+
+/// <summary>
+/// Where a run stopped inside an epoch: enough to continue it exactly (the data source skips the
+/// batches done, torch's generator gets its state back) and to finish the epoch's averages.
+/// </summary>
+/// <param name="Steps">Steps of the epoch already taken.</param>
+/// <param name="LossSum">Sum of their losses.</param>
+/// <param name="LossPartSums">Sums of their named loss parts.</param>
+/// <param name="Seconds">Wall time spent in the epoch so far.</param>
+/// <param name="TorchRngState">torch's CPU generator state after the last step (base64).</param>
+public sealed record PartialEpoch(
+    int Steps,
+    double LossSum,
+    IReadOnlyDictionary<string, double> LossPartSums,
+    double Seconds,
+    string TorchRngState);

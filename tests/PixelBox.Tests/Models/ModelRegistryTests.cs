@@ -20,7 +20,7 @@ public class ModelRegistryTests
     [Fact]
     public void UNetSameIsThePracticalBatchNormVariant()
     {
-        using var model = ModelRegistry.Get("unet-same").Create(numClasses: 4, inChannels: 3, META);
+        using var model = ModelRegistry.Get("unet-same").CreateSegmentation(numClasses: 4, inChannels: 3, META);
         var unet = Assert.IsType<UNet>(model);
         Assert.True(unet.SamePadding);
         Assert.True(unet.BatchNorm);
@@ -33,10 +33,18 @@ public class ModelRegistryTests
     {
         foreach (var entry in ModelRegistry.All)
         {
-            using var model = entry.Create(entry.DefaultNumClasses, entry.DefaultInChannels, META);
-            Assert.Equal("segmentation", entry.Task);
+            using var module = entry.Create(entry.DefaultNumClasses, entry.DefaultInChannels, META);
+            Assert.Contains(entry.Task, new[] { ModelTasks.Segmentation, ModelTasks.Detection });
             Assert.False(string.IsNullOrWhiteSpace(entry.Paper));
-            Assert.Equal((entry.DefaultNumClasses, entry.DefaultInChannels), (model.NumClasses, model.InChannels));
+            var (classes, channels) = module switch
+            {
+                SegmentationModel s => (s.NumClasses, s.InChannels),
+                DetectionModel d => (d.NumClasses, d.InChannels),
+                _ => throw new InvalidOperationException($"{entry.Name} builds a {module.GetType().Name}"),
+            };
+            Assert.Equal(entry.Task == ModelTasks.Segmentation, module is SegmentationModel);
+            Assert.Equal((entry.DefaultNumClasses, entry.DefaultInChannels), (classes, channels));
+            var model = module;
             if (entry.Name.StartsWith("fcn"))
                 Assert.Equal(entry.Name, ((Fcn)model).Variant.ToString().ToLowerInvariant());
         }

@@ -63,8 +63,8 @@ public class ModelsCommandTests
     [Fact]
     public void NonPositiveClassCountIsRejected()
     {
-        var (code, _, err) = Run("models", "--num-classes", "0");
-        Assert.NotEqual(0, code);
-        Assert.Contains("--num-classes must be at least 1", err);
+        var (code, _, err) = PixelBox.Tests.Cli.CliRunner.Run("models", "--num-classes", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --num-classes: must be between 1 and 100000 (got 0) (see 'pixelbox models --help')", err.Trim());
     }
 }

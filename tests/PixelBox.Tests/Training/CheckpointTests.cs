@@ -45,11 +45,14 @@ public class CheckpointTests
         var path = WriteOne(dir);
         var before = File.ReadAllBytes(path);
 
-        Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+        // The environment's I/O failure becomes a user-facing error naming the file.
+        var e = Assert.Throws<InputException>(() => AtomicFile.Write(path, stream =>
         {
             stream.Write(before.AsSpan(0, before.Length / 2));
             throw new IOException("disk unplugged");
         }));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("disk unplugged", e.Message);
 
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal(["model.ckpt"], Directory.GetFiles(dir).Select(Path.GetFileName));

@@ -24,13 +24,13 @@ static class TinyTask
             ("head", nn.Conv2d(6, 2, 1)));
     }
 
-    public static Tensor Loss(Tensor logits, Tensor target) =>
-        nn.functional.cross_entropy(logits, target);
+    public static Func<TrainingBatch, TrainingLoss> Loss(nn.Module<Tensor, Tensor> model) => batch =>
+        TrainingLoss.Of(nn.functional.cross_entropy(model.forward(batch.Input), batch.Target));
 
     public static JsonObject Header => new() { ["model"] = new JsonObject { ["name"] = "tiny", ["num_classes"] = 2 } };
 
     /// <summary>Fixed samples, shuffled per (seed, epoch).</summary>
-    public sealed class Data : ITrainingData
+    public sealed class Data : ITrainingData<TrainingBatch>
     {
         readonly Tensor images;
         readonly Tensor labels;
@@ -46,11 +46,11 @@ static class TinyTask
 
         public int BatchesPerEpoch => Samples / BatchSize;
 
-        public IEnumerable<TrainingBatch> Epoch(int epoch)
+        public IEnumerable<TrainingBatch> Epoch(int epoch, int skip = 0)
         {
             var order = Enumerable.Range(0, Samples).ToArray();
             new Random(HashCode.Combine(seed, epoch)).Shuffle(order);
-            for (int b = 0; b < BatchesPerEpoch; b++)
+            for (int b = skip; b < BatchesPerEpoch; b++)
             {
                 using var index = torch.tensor(order.AsSpan(b * BatchSize, BatchSize).ToArray().Select(i => (long)i).ToArray());
                 yield return new TrainingBatch(images.index_select(0, index), labels.index_select(0, index));
@@ -59,7 +59,7 @@ static class TinyTask
     }
 
     /// <summary>Pixel accuracy on the whole set, as a stand-in validation metric.</summary>
-    public static Func<nn.Module<Tensor, Tensor>, IReadOnlyDictionary<string, double>> Validator(Data data) => model =>
+    public static Func<IReadOnlyDictionary<string, double>> Validator(nn.Module<Tensor, Tensor> model, Data data) => () =>
     {
         double correct = 0, total = 0;
         foreach (var batch in data.Epoch(0))
@@ -85,10 +85,10 @@ static class TinyTask
         SelectionMetric = "accuracy",
     };
 
-    public static Trainer Trainer(nn.Module<Tensor, Tensor> model, TrainingOptions options, string dir)
+    public static Trainer<TrainingBatch> Trainer(nn.Module<Tensor, Tensor> model, TrainingOptions options, string dir)
     {
         var data = new Data(options.Seed);
-        return new Trainer(model, Loss, data, options, Validator(data), dir, Header);
+        return new Trainer<TrainingBatch>(model, Loss(model), data, options, Validator(model, data), dir, Header);
     }
 
     public static string TempDir()

@@ -20,7 +20,7 @@ public class TrainerTests
         using (var straight = TinyTask.Trainer(straightModel, options, straightDir))
             straight.Run();
 
-        // Interrupt in the middle of epoch 3: last.ckpt holds epoch 2, and one step of epoch 3 is lost.
+        // Interrupt in the middle of epoch 3: last.ckpt holds epoch 2 and the step of epoch 3 taken before the stop.
         var resumedDir = TinyTask.TempDir();
         using (var cancel = new CancellationTokenSource())
         using (var first = TinyTask.Trainer(TinyTask.Model(initSeed: 1), options, resumedDir))
@@ -36,6 +36,7 @@ public class TrainerTests
         {
             second.Restore(checkpoint);
             Assert.Equal(2, second.State.Epoch);
+            Assert.Equal(1, second.State.Partial!.Steps);
             var state = second.Run();
             Assert.Equal(4, state.Epoch);
         }
@@ -142,9 +143,97 @@ public class TrainerTests
     public void Divergence_is_reported_not_trained_through()
     {
         var data = new TinyTask.Data(0);
-        using var trainer = new Trainer(TinyTask.Model(1), (_, _) => torch.tensor(float.NaN, requires_grad: true),
+        using var trainer = new Trainer<TrainingBatch>(TinyTask.Model(1), _ => TrainingLoss.Of(torch.tensor(float.NaN, requires_grad: true)),
             data, TinyTask.Options(OptimizerKind.Sgd), null, TinyTask.TempDir(), TinyTask.Header);
         var e = Assert.Throws<InvalidOperationException>(() => trainer.Run());
         Assert.Contains("diverged", e.Message);
+    }
+
+    [Fact]
+    public void Cancelling_at_any_step_and_resuming_ends_with_the_uninterrupted_weights_and_log()
+    {
+        var options = TinyTask.Options(OptimizerKind.AdamW) with { Epochs = 2 };
+        var straightDir = TinyTask.TempDir();
+        var straightModel = TinyTask.Model(initSeed: 1);
+        using (var straight = TinyTask.Trainer(straightModel, options, straightDir))
+            straight.Run();
+        var expected = straightModel.state_dict();
+
+        int steps = 2 * TinyTask.Samples / TinyTask.BatchSize;
+        for (int stopAfter = 1; stopAfter < steps; stopAfter++)
+        {
+            var dir = TinyTask.TempDir();
+            // Stopped twice: once at stopAfter, and again one step after resuming (a partial epoch resumed and stopped again).
+            foreach (var stop in new[] { stopAfter, stopAfter + 1 })
+            {
+                if (stop >= steps) break;
+                using var cancel = new CancellationTokenSource();
+                var model = TinyTask.Model(initSeed: stop == stopAfter ? 1 : 50);
+                using var trainer = TinyTask.Trainer(model, options, dir);
+                if (stop != stopAfter)
+                    trainer.Restore(Checkpoint.Open(Path.Combine(dir, Trainer.LastCheckpointName)));
+                trainer.IterationCompleted += p => { if (p.Iteration == stop) cancel.Cancel(); };
+                Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token));
+                var saved = Checkpoint.Open(Path.Combine(dir, Trainer.LastCheckpointName));
+                Assert.Equal(stop, (long)saved.Training!["iteration"]!);
+            }
+            var resumedModel = TinyTask.Model(initSeed: 99);
+            var checkpoint = Checkpoint.Open(Path.Combine(dir, Trainer.LastCheckpointName));
+            using (var resumed = TinyTask.Trainer(resumedModel, options, dir))
+            {
+                resumed.Restore(checkpoint);
+                resumed.Run();
+            }
+            foreach (var (name, tensor) in expected)
+                Assert.True(tensor.allclose(resumedModel.state_dict()[name], rtol: 0, atol: 1e-6), $"{name} differs after stopping at step {stopAfter}");
+            static IEnumerable<string> WithoutTime(string dir) => File.ReadAllLines(Path.Combine(dir, Trainer.MetricsLogName))
+                .Select(line => { var o = JsonNode.Parse(line)!.AsObject(); o.Remove("seconds"); return o.ToJsonString(); });
+            Assert.Equal(WithoutTime(straightDir), WithoutTime(dir));
+        }
+    }
+
+    [Fact]
+    public void Cancelling_leaves_best_checkpoint_untouched()
+    {
+        var dir = TinyTask.TempDir();
+        var options = TinyTask.Options(OptimizerKind.Sgd);
+        using var cancel = new CancellationTokenSource();
+        using var trainer = TinyTask.Trainer(TinyTask.Model(1), options, dir);
+        int perEpoch = TinyTask.Samples / TinyTask.BatchSize;
+        byte[]? bestBefore = null;
+        trainer.EpochCompleted += e => bestBefore = File.ReadAllBytes(Path.Combine(dir, Trainer.BestCheckpointName));
+        trainer.IterationCompleted += p => { if (p.Iteration == perEpoch + 1) cancel.Cancel(); };
+        Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token));
+        Assert.Equal(bestBefore, File.ReadAllBytes(Path.Combine(dir, Trainer.BestCheckpointName)));
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+    }
+
+    [Fact]
+    public void Named_loss_parts_are_logged_per_epoch_and_sum_to_the_loss()
+    {
+        var dir = TinyTask.TempDir();
+        var options = TinyTask.Options(OptimizerKind.AdamW) with { Epochs = 2 };
+        var model = TinyTask.Model(1);
+        var data = new TinyTask.Data(options.Seed);
+        var steps = new List<IterationProgress>();
+        using (var trainer = new Trainer<TrainingBatch>(model, batch =>
+               {
+                   var logits = model.forward(batch.Input);
+                   return TrainingLoss.Sum(
+                       ("ce", nn.functional.cross_entropy(logits, batch.Target)),
+                       ("l2", logits.square().mean() * 0.01));
+               }, data, options, TinyTask.Validator(model, data), dir, TinyTask.Header))
+        {
+            trainer.IterationCompleted += steps.Add;
+            trainer.Run();
+        }
+        Assert.All(steps, s => Assert.Equal(["ce", "l2"], s.EpochLossParts.Keys));
+        foreach (var line in File.ReadAllLines(Path.Combine(dir, Trainer.MetricsLogName)))
+        {
+            var o = JsonNode.Parse(line)!.AsObject();
+            double ce = (double)o["loss_parts"]!["ce"]!, l2 = (double)o["loss_parts"]!["l2"]!;
+            Assert.True(l2 > 0 && ce > 0);
+            Assert.Equal((double)o["train_loss"]!, ce + l2, 5);
+        }
     }
 }
