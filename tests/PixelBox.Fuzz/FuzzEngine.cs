@@ -73,8 +73,9 @@ public static class FuzzEngine
         var findings = new List<FuzzFinding>();
         var random = new Random(options.Seed);
         var clock = Stopwatch.StartNew();
-        // the map is set up even without feedback: instrumented assemblies need somewhere to count
-        using var edges = new EdgeCoverage();
+        // the map is set up even without feedback: instrumented assemblies need somewhere to count (it is not
+        // freed after a hang: the stuck worker still runs instrumented code)
+        var edges = new EdgeCoverage();
         var coverage = options.Coverage ? edges : null;
         using var current = options.FindingsDirectory is null ? null : new CurrentInput(Path.Combine(options.FindingsDirectory, target.Name, "current-input"));
         var worker = new Worker(target, edges);
@@ -90,7 +91,9 @@ public static class FuzzEngine
                     break;
                 var input = isSeed ? seeds[seedIndex++] : NextInput(target, corpus, random);
                 current?.Write(input);
-                var outcome = worker.Run(input, options.PerInputTimeout);
+                // the first input also loads and compiles what the target uses (libtorch, SkiaSharp): minutes under load
+                var limit = seedIndex == 1 && isSeed ? Max(options.PerInputTimeout, StartupTimeout) : options.PerInputTimeout;
+                var outcome = worker.Run(input, limit);
                 if (!isSeed)
                     inputs++;
                 if (outcome.Error is not null && outcome.Finding is null)
@@ -116,16 +119,21 @@ public static class FuzzEngine
         }
         finally
         {
-            worker.Dispose();
+            if (worker.Dispose())
+                edges.Dispose();
             Targets.TempFiles.DeleteAll();
         }
         return new FuzzReport(target.Name, inputs, expected, corpus.Count, clock.Elapsed, findings);
     }
 
+    static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(5);
+
+    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     /// <summary>Runs one input (a saved finding) the way the campaign does; null when every property holds.</summary>
     public static FuzzFinding? Replay(FuzzTarget target, byte[] input, TimeSpan timeout)
     {
-        using var edges = new EdgeCoverage();
+        var edges = new EdgeCoverage();
         var worker = new Worker(target, edges);
         try
         {
@@ -134,7 +142,8 @@ public static class FuzzEngine
         }
         finally
         {
-            worker.Dispose();
+            if (worker.Dispose())
+                edges.Dispose();
         }
     }
 
@@ -177,7 +186,7 @@ public static class FuzzEngine
     /// A thread that runs inputs one at a time, measuring the managed bytes it allocates per input. A caller
     /// that waits longer than the time limit leaves the thread to its input (a hang) and gets a finding.
     /// </summary>
-    sealed class Worker : IDisposable
+    sealed class Worker
     {
         readonly FuzzTarget target;
         readonly EdgeCoverage? coverage;
@@ -247,13 +256,15 @@ public static class FuzzEngine
             }
         }
 
-        public void Dispose()
+        /// <summary>Ends the thread; false when it is stuck in an input (left running, in the background).</summary>
+        public bool Dispose()
         {
             if (stuck)
-                return;
+                return false;
             stopping = true;
             start.Release();
             thread.Join();
+            return true;
         }
     }
 

@@ -12,9 +12,9 @@ namespace PixelBox;
 /// accepts.
 /// </summary>
 /// <remarks>
-/// On Linux the file is opened non-blocking and its type is taken from the open descriptor (statx), so a
-/// FIFO is refused without waiting and nothing can swap the file between the check and the read. Elsewhere
-/// .NET's own open is used after a folder check.
+/// On Linux the file is opened non-blocking and its type is taken from the open descriptor
+/// (<see cref="FileKinds"/>), so a FIFO is refused without waiting and nothing can swap the file between the
+/// check and the read. Elsewhere .NET's own open is used after a folder check.
 /// </remarks>
 public static class InputFile
 {
@@ -104,20 +104,7 @@ public static class InputFile
     /// Checks, without opening it, that <paramref name="path"/> names a regular file (symbolic links followed):
     /// for listings of input folders, where a FIFO or a device among the files is refused up front.
     /// </summary>
-    public static void CheckRegular(string path)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            var status = new StatX();
-            if (statx(AtFdCwd, path, 0, StatxType, ref status) != 0)
-                throw OpenError(path, Marshal.GetLastPInvokeError());
-            CheckType(path, status.Mode);
-        }
-        else if (Directory.Exists(path))
-            throw new InputException(path, "is a folder, not a file");
-        else if (!File.Exists(path))
-            throw new InputException(path, "file not found");
-    }
+    public static void CheckRegular(string path) => CheckKind(path, FileKinds.Of(path));
 
     static FileStream OpenReadLinux(string path)
     {
@@ -126,18 +113,17 @@ public static class InputFile
         {
             int errno = Marshal.GetLastPInvokeError();
             // a socket cannot be opened at all (ENXIO): say what the path is rather than the errno
-            var status = new StatX();
-            if (errno != ENoEnt && statx(AtFdCwd, path, 0, StatxType, ref status) == 0)
-                CheckType(path, status.Mode);
+            if (errno != ENoEnt && FileKinds.Of(path) is var kind and not (FileKind.Missing or FileKind.Regular))
+                CheckKind(path, kind);
             throw OpenError(path, errno);
         }
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            var status = new StatX();
-            if (statx(fd, "", AtEmptyPath, StatxType, ref status) != 0)
-                throw OpenError(path, Marshal.GetLastPInvokeError());
-            CheckType(path, status.Mode);
+            if (FileKinds.Of(handle) is { } kind)
+                CheckKind(path, kind);
+            else if (Directory.Exists(path))
+                throw new InputException(path, "is a folder, not a file");
             return new FileStream(handle, FileAccess.Read, 1 << 16);
         }
         catch
@@ -147,20 +133,19 @@ public static class InputFile
         }
     }
 
-    static void CheckType(string path, ushort mode)
+    static void CheckKind(string path, FileKind kind)
     {
-        string? kind = (mode & SIfMt) switch
+        switch (kind)
         {
-            SIfReg => null,
-            SIfDir => "is a folder, not a file",
-            SIfIfo => "is a named pipe (FIFO), not a regular file",
-            SIfSock => "is a socket, not a regular file",
-            SIfChr => "is a character device, not a regular file",
-            SIfBlk => "is a block device, not a regular file",
-            _ => "is not a regular file",
-        };
-        if (kind is not null)
-            throw new InputException(path, kind);
+            case FileKind.Regular:
+                return;
+            case FileKind.Missing:
+                throw new InputException(path, "file not found");
+            case FileKind.Directory:
+                throw new InputException(path, "is a folder, not a file");
+            default:
+                throw new InputException(path, $"is {FileKinds.Describe(kind)}, not a regular file");
+        }
     }
 
     static InputException OpenError(string path, int errno) => errno switch
@@ -188,21 +173,8 @@ public static class InputFile
 
     // ------------------------------------------------------------------ Linux system calls
     const int ORdOnly = 0, ONonBlock = 0x800, OCloExec = 0x80000;
-    const int AtFdCwd = -100, AtEmptyPath = 0x1000;
-    const uint StatxType = 0x1;
-    const int SIfMt = 0xF000, SIfSock = 0xC000, SIfReg = 0x8000, SIfBlk = 0x6000, SIfDir = 0x4000, SIfChr = 0x2000, SIfIfo = 0x1000;
     const int EPerm = 1, ENoEnt = 2, EAcces = 13, ENotDir = 20;
-
-    /// <summary>struct statx: the same layout on every Linux architecture (256 bytes; st_mode at 28).</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    struct StatX
-    {
-        [FieldOffset(28)] public ushort Mode;
-    }
 
     [DllImport("libc", SetLastError = true)]
     static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    static extern int statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref StatX status);
 }

@@ -41,6 +41,9 @@ public sealed record TrainingState
                 throw new JsonException("options or history missing");
             if (state.Epoch < 0 || state.Iteration < 0 || state.BestEpoch < 0 || !(state.Seconds >= 0))
                 throw new JsonException($"negative progress (epoch {state.Epoch}, iteration {state.Iteration}, best epoch {state.BestEpoch}, seconds {state.Seconds})");
+            if (state.Partial is { } partial && (partial.Steps < 0 || partial.LossPartSums is null
+                    || partial.TorchRngState is null || !Convert.TryFromBase64String(partial.TorchRngState, new byte[partial.TorchRngState.Length], out _)))
+                throw new JsonException("malformed partial epoch");
             state.Options.Validate();
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)

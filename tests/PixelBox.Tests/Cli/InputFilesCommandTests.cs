@@ -38,7 +38,7 @@ public class InputFilesCommandTests
     {
         using var tmp = new TempDir();
         var fifo = SpecialFiles.Fifo(tmp.Combine("gt.json"));
-        AssertOneLineError($"error: {fifo}: is a named pipe (FIFO), not a regular file",
+        AssertOneLineError($"error: {fifo}: is a FIFO (named pipe), not a regular file",
             CliRunner.Run("eval", "coco", "--gt", fifo, "--dt", Tiny("dt.json")));
         var zeros = SpecialFiles.Sparse(tmp.Combine("zeros.json"), 1L << 30);
         AssertOneLineError($"error: {zeros}: results must be a JSON list of objects (the file starts with bytes 00000000)",
@@ -53,7 +53,7 @@ public class InputFilesCommandTests
         var pred = Directory.CreateDirectory(tmp.Combine("pred")).FullName;
         IndexMaskPng.Write(Path.Combine(gt, "a.png"), new IndexMask(2, 1, [0, 1]));
         var fifo = SpecialFiles.Fifo(Path.Combine(pred, "a.png"));
-        AssertOneLineError($"error: {fifo}: is a named pipe (FIFO), not a regular file",
+        AssertOneLineError($"error: {fifo}: is a FIFO (named pipe), not a regular file",
             CliRunner.Run("eval", "seg", "--gt", gt, "--pred", pred, "--num-classes", "2"));
     }
 

@@ -128,7 +128,7 @@ public class CocoInputHardeningTests
     {
         using var tmp = new TempDir();
         var fifo = SpecialFiles.Fifo(tmp.Combine("dt.json"));
-        Assert.Equal($"{fifo}: is a named pipe (FIFO), not a regular file", Assert.Throws<InputException>(() => CocoJson.ReadDetections(fifo, CocoIouType.Bbox)).Message);
+        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file", Assert.Throws<InputException>(() => CocoJson.ReadDetections(fifo, CocoIouType.Bbox)).Message);
         Assert.Equal($"{tmp.Path}: is a folder, not a file", Assert.Throws<InputException>(() => CocoJson.ReadGroundTruth(tmp.Path, CocoIouType.Segm)).Message);
     }
 }

@@ -22,7 +22,7 @@ public class MaskFolderDatasetInputTests
         var root = Shapes(tmp);
         var fifo = SpecialFiles.Fifo(Path.Combine(root, folder, "zz.png"));
         var e = Assert.Throws<InputException>(() => MaskFolderDataset.Open(root));
-        Assert.Equal($"{fifo}: is a named pipe (FIFO), not a regular file", e.Message);
+        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file", e.Message);
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public class InputFileTests
         using var tmp = new TempDir();
         var fifo = SpecialFiles.Fifo(tmp.Combine("gt.json"));
         var e = Assert.Throws<InputException>(() => InputFile.OpenRead(fifo));
-        Assert.Equal($"{fifo}: is a named pipe (FIFO), not a regular file", e.Message);
+        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file", e.Message);
         Assert.Equal(e.Message, Assert.Throws<InputException>(() => InputFile.CheckRegular(fifo)).Message);
     }
 

@@ -147,8 +147,8 @@ public class ImageHardeningTests
     {
         using var tmp = new TempDir();
         var fifo = SpecialFiles.Fifo(tmp.Combine("a.png"));
-        Assert.Equal($"{fifo}: is a named pipe (FIFO), not a regular file", Assert.Throws<InputException>(() => RgbImageFile.ReadSize(fifo)).Message);
-        Assert.Equal($"{fifo}: is a named pipe (FIFO), not a regular file", Assert.Throws<InputException>(() => IndexMaskPng.Read(fifo)).Message);
+        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file", Assert.Throws<InputException>(() => RgbImageFile.ReadSize(fifo)).Message);
+        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file", Assert.Throws<InputException>(() => IndexMaskPng.Read(fifo)).Message);
         var sparse = SpecialFiles.Sparse(tmp.Combine("b.png"), 2L << 30);
         long before = GC.GetAllocatedBytesForCurrentThread();
         Assert.Equal($"{sparse}: not a PNG file", Assert.Throws<InputException>(() => IndexMaskPng.Read(sparse)).Message);

@@ -123,7 +123,7 @@ public class CheckpointHardeningTests
         File.WriteAllBytes(png, [137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13]);
         Assert.Equal($"{png}: not a PixelBox checkpoint", Assert.Throws<InputException>(() => Checkpoint.Open(png)).Message);
         var fifo = SpecialFiles.Fifo(Path.Combine(dir, "fifo.ckpt"));
-        Assert.Equal($"{fifo}: is a named pipe (FIFO), not a regular file", Assert.Throws<InputException>(() => Checkpoint.Open(fifo)).Message);
+        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file", Assert.Throws<InputException>(() => Checkpoint.Open(fifo)).Message);
         Assert.Equal($"{dir}: is a folder, not a file", Assert.Throws<InputException>(() => Checkpoint.Open(dir)).Message);
         var sparse = SpecialFiles.Sparse(Path.Combine(dir, "zeros.ckpt"), 2L << 30);
         Assert.Equal($"{sparse}: not a PixelBox checkpoint", Assert.Throws<InputException>(() => Checkpoint.Open(sparse)).Message);
