@@ -150,9 +150,10 @@ public static class FuzzEngine
     static byte[] NextInput(FuzzTarget target, List<byte[]> corpus, Random random)
     {
         var parent = corpus[random.Next(corpus.Count)];
-        if (target.Mutate is not null && random.Next(2) == 0)
-            return target.Mutate(parent, random);
-        return Mutator.Mutate(parent, random, corpus, target.Dictionary, target.MaxInputBytes);
+        var child = target.Mutate is not null && random.Next(2) == 0
+            ? target.Mutate(parent, random)
+            : Mutator.Mutate(parent, random, corpus, target.Dictionary, target.MaxInputBytes);
+        return child.Length <= target.MaxInputBytes ? child : child[..target.MaxInputBytes];
     }
 
     static string? Save(string? directory, string target, string kind, byte[] input)

@@ -42,14 +42,14 @@ public static class RgbImageFile
         return new RgbImage(info.Width, info.Height, rgb);
     });
 
-    /// <summary>Width and height from the file header, without decoding the pixels (usually from the first 256 KB).</summary>
+    /// <summary>Width and height from the file header, without decoding the pixels (usually from the first 64 KB).</summary>
     public static (int Width, int Height) ReadSize(string path) =>
         WithCodec(path, headerOnly: true, codec => (codec.Info.Width, codec.Info.Height));
 
     /// <summary>Image files larger than this are refused unread (an uncompressed 32-bit BMP at the pixel limit is 1 GB).</summary>
     public const long MaxFileBytes = 4 * ImageLimits.MaxPixels + (64L << 20);
 
-    const int HeaderBytes = 256 << 10;
+    const int HeaderBytes = 64 << 10;
 
     /// <summary>
     /// Reads the file (a regular, readable file: <see cref="InputFile"/>; with <paramref name="headerOnly"/> only
@@ -86,12 +86,13 @@ public static class RgbImageFile
     }
 
     /// <summary>
-    /// A header claiming more pixels per byte of file (beyond the first 4 megapixels) belongs to a truncated or
-    /// forged file and is refused before its pixels are allocated, so memory stays in proportion to the file.
-    /// PNG cannot exceed about 8,300 (a blank 1-bit image: deflate expands at most 1032:1); only a large,
-    /// nearly blank WebP or JPEG could, which is no training image.
+    /// A header claiming more pixels per byte of file (beyond the first 4 megapixels) than PNG can hold (a
+    /// blank 1-bit image: deflate expands at most 1032:1, 8 pixels a byte) belongs to a truncated or forged
+    /// file, or to a canvas far larger than its content (a GIF frame on a huge screen), and is refused before
+    /// its pixels are allocated: memory and decoding time stay in proportion to the file. Only a large, nearly
+    /// blank WebP or GIF could be denser, which is no training image.
     /// </summary>
-    const long MaxPixelsPerByte = 16384;
+    const long MaxPixelsPerByte = 8300;
 
     static SKCodec? CreateCodec(byte[] bytes)
     {

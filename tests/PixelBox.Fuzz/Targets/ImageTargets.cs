@@ -24,6 +24,7 @@ static class ImageTargets
         },
         MemoryBudget = length => (64L << 20) + 10_000L * length,
         Mutate = PngMutator.Mutate,
+        MaxInputBytes = 16 << 10,
         Dictionary = [.. new[] { "IHDR", "IDAT", "IEND", "PLTE", "tRNS" }.Select(System.Text.Encoding.ASCII.GetBytes)],
     };
 
@@ -43,9 +44,11 @@ static class ImageTargets
             if (image.Width != w || image.Height != h || image.Pixels.LongLength != 3L * w * h)
                 throw new PropertyViolation($"header says {w}x{h}, decoded {image.Width}x{image.Height} with {image.Pixels.LongLength} bytes");
         },
-        // RGBA + RGB buffers (7 bytes a pixel) for up to 16384 pixels a byte (RgbImageFile's plausibility limit)
-        MemoryBudget = length => (64L << 20) + 7L * 16384 * length,
+        // RGBA + RGB buffers (7 bytes a pixel) for up to 8300 pixels a byte (RgbImageFile's plausibility limit)
+        MemoryBudget = length => (64L << 20) + 7L * 8300 * length,
         Mutate = PngMutator.Mutate,
+        // inputs of a few KB can claim up to ~40 megapixels, decoded in a second or two even on a busy machine
+        MaxInputBytes = 4 << 10,
     };
 }
 
