@@ -14,7 +14,7 @@ namespace PixelBox.Fuzz.Targets;
 /// </summary>
 static class PolygonTarget
 {
-    const long ReferenceWalkLimit = 4_000_000;
+    const long ReferenceWalkLimit = 1_000_000;
 
     public static FuzzTarget Create() => new()
     {
