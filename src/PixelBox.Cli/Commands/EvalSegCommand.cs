@@ -92,7 +92,14 @@ public static class EvalSegCommand
         if (kind != FileKind.Directory)
             throw new InputException(dir, kind == FileKind.Missing ? "folder not found" : $"is {FileKinds.Describe(kind)}; give a folder of PNG masks");
         var options = new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive };
-        return new SortedSet<string>(Directory.EnumerateFiles(dir, "*.png", options).Select(Path.GetFileName)!, StringComparer.Ordinal);
+        try
+        {
+            return new SortedSet<string>(Directory.EnumerateFiles(dir, "*.png", options).Select(Path.GetFileName)!, StringComparer.Ordinal);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new InputException(dir, "permission denied (the folder cannot be listed)");
+        }
     }
 
     /// <summary>One confusion matrix over all pairs. Files are decoded in parallel (PNG decoding dominates), each

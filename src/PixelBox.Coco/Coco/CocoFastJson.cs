@@ -26,10 +26,15 @@ static class CocoFastJson
 
     // ------------------------------------------------------------------------ results
     /// <summary>Box results (every record with a 4-number bbox and no segmentation), or null.</summary>
-    public static CocoDetections? TryReadDetections(ReadOnlyMemory<byte> bytes, string file)
+    /// <param name="chunkBytes">Size of the pieces parsed in parallel (smaller in the fuzz harness, to test the split).</param>
+    public static CocoDetections? TryReadDetections(ReadOnlyMemory<byte> bytes, string file, int chunkBytes = ChunkBytes)
     {
         int start = SkipBom(bytes.Span);
-        var cuts = ChunkStarts(bytes.Span, start);
+        // anything that does not open like a results list goes to CocoJson at once, before the boundary
+        // search reads the whole file
+        if (!OpensResultsList(bytes.Span[start..]))
+            return null;
+        var cuts = ChunkStarts(bytes.Span, start, chunkBytes);
         var parts = TryParseChunks(bytes, cuts);
         // a cut that was not a record boundary (inside a string): one sequential pass instead
         if (parts is null && cuts.Count > 1)
@@ -53,6 +58,16 @@ static class CocoFastJson
             at += p.Count;
         }
         return CocoResultsBuilder.Build(file, imageId, categoryId, score, box, null, boxBranch: true);
+    }
+
+    /// <summary>Whether the bytes start with ws '[' ws and then '{' or ']'.</summary>
+    internal static bool OpensResultsList(ReadOnlySpan<byte> bytes)
+    {
+        int open = bytes.IndexOfAnyExcept(" \t\r\n"u8);
+        if (open < 0 || bytes[open] != (byte)'[')
+            return false;
+        int next = bytes[(open + 1)..].IndexOfAnyExcept(" \t\r\n"u8);
+        return next >= 0 && bytes[open + 1 + next] is (byte)'{' or (byte)']';
     }
 
     static ResultChunk[]? TryParseChunks(ReadOnlyMemory<byte> bytes, List<int> starts)
@@ -84,13 +99,13 @@ static class CocoFastJson
     /// chunk before must end exactly at that comma (by induction from the file's start, each chunk then
     /// starts at a real record).
     /// </summary>
-    static List<int> ChunkStarts(ReadOnlySpan<byte> bytes, int start)
+    static List<int> ChunkStarts(ReadOnlySpan<byte> bytes, int start, int chunkBytes)
     {
         var cuts = new List<int> { start };
         if (Environment.ProcessorCount == 1)
             return cuts;
         // a few chunks per core, to balance with the ground truth parsed at the same time
-        int chunks = (int)Math.Clamp(bytes.Length / ChunkBytes, 1, 4 * Environment.ProcessorCount);
+        int chunks = (int)Math.Clamp(bytes.Length / chunkBytes, 1, 4 * Environment.ProcessorCount);
         for (int c = 1; c < chunks; c++)
         {
             int cut = FindBoundary(bytes, Math.Max((int)((long)bytes.Length * c / chunks), cuts[^1] + 1));

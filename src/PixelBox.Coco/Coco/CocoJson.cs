@@ -14,66 +14,72 @@ public static class CocoJson
     /// <summary>Reads a ground-truth file. Segmentations are read only for segm evaluation.</summary>
     public static CocoGroundTruth ReadGroundTruth(string path, CocoIouType iouType)
     {
-        // bbox evaluation skips segmentations: the fast scanner reads the usual files (mapped, not
-        // copied), this parser the rest
-        if (iouType == CocoIouType.Bbox)
-            using (var mapped = MappedFile.Open(path))
-                if (CocoFastJson.TryReadGroundTruth(mapped.Memory) is { } fast)
-                    return fast;
-        return ParseGroundTruth(ReadFile(path), path, iouType);
+        // mapped, not copied: a file that is not JSON fails in its first bytes whatever its size
+        using var mapped = MappedFile.Open(path, "a COCO JSON file");
+        // bbox evaluation skips segmentations: the fast scanner reads the usual files, this parser the rest
+        if (iouType == CocoIouType.Bbox && CocoFastJson.TryReadGroundTruth(mapped.Memory) is { } fast)
+            return fast;
+        return ParseGroundTruth(mapped.GetSpan(), path, iouType);
     }
 
     /// <summary>Reads a results file (a JSON list; an empty list is valid).</summary>
     public static CocoDetections ReadDetections(string path, CocoIouType iouType)
     {
         bool segm = iouType == CocoIouType.Segm;
-        if (!segm)
-            using (var mapped = MappedFile.Open(path))
-                if (CocoFastJson.TryReadDetections(mapped.Memory, path) is { } fast)
-                    return fast;
-        var bytes = ReadFile(path);
+        using var mapped = MappedFile.Open(path, "a COCO JSON file");
+        if (!segm && CocoFastJson.TryReadDetections(mapped.Memory, path) is { } fast)
+            return fast;
         // Big files are parsed in chunks on all cores; any doubt (odd layout, an error) falls back to
         // one sequential pass, which also gives the exact error message.
-        if (bytes.Length >= ChunkedMinBytes && Environment.ProcessorCount > 1 && TryParseChunked(bytes, path, segm) is { } chunked)
+        if (mapped.Length >= ChunkedMinBytes && Environment.ProcessorCount > 1 && TryParseChunked(mapped.Memory, path, segm) is { } chunked)
             return chunked;
-        return ParseDetections(bytes, path, iouType);
+        return ParseDetections(mapped.GetSpan(), path, iouType);
     }
 
     public static CocoGroundTruth ParseGroundTruth(ReadOnlySpan<byte> utf8, string file, CocoIouType iouType)
     {
         var parser = new Parser(file);
-        return parser.Run(utf8, (ref Utf8JsonReader r) => parser.GroundTruth(ref r, iouType == CocoIouType.Segm, iouType == CocoIouType.Bbox));
+        return parser.Run(utf8, (byte)'{', GroundTruthShape,
+            (ref Utf8JsonReader r) => parser.GroundTruth(ref r, iouType == CocoIouType.Segm, iouType == CocoIouType.Bbox));
     }
 
     public static CocoDetections ParseDetections(ReadOnlySpan<byte> utf8, string file, CocoIouType iouType)
     {
         var parser = new Parser(file);
         var columns = new ResultColumns();
-        parser.Run(utf8, (ref Utf8JsonReader r) =>
+        parser.Run(utf8, (byte)'[', ResultsShape, (ref Utf8JsonReader r) =>
         {
             if (r.TokenType != JsonTokenType.StartArray)
-                throw new InputException(file, "results must be a JSON list of objects");
+                throw new InputException(file, ResultsShape);
             parser.Results(ref r, columns, 0, final: true);
             return 0;
         });
         return ResultColumns.Build([columns], file, iouType == CocoIouType.Segm);
     }
 
+    const string GroundTruthShape = "the ground truth must be a JSON object with images, annotations and categories";
+    const string ResultsShape = "results must be a JSON list of objects";
+
     const int ChunkedMinBytes = 4 << 20;
 
     /// <summary>
-    /// Splits the results list at object boundaries ("}, {" found by a byte search), turns each boundary
-    /// comma into '[' so every chunk is a list of its own, and parses the chunks in parallel. A chunk must
-    /// end exactly at the next boundary (the preceding chunk's parse is what proves a boundary is not
-    /// inside a string); otherwise, or on any error, the bytes are restored and null is returned.
+    /// Splits the results list at object boundaries ("}, {" found by a byte search) and parses the chunks in
+    /// parallel, each after its boundary comma with the reader state of "inside the list, after an element"
+    /// (the bytes are mapped read-only, so they are not patched). A chunk must end exactly at the next
+    /// boundary (the preceding chunk's parse is what proves a boundary is not inside a string); otherwise,
+    /// or on any error, null is returned.
     /// </summary>
-    internal static CocoDetections? TryParseChunked(byte[] bytes, string file, bool segm)
+    internal static CocoDetections? TryParseChunked(ReadOnlyMemory<byte> bytes, string file, bool segm)
     {
+        var span = bytes.Span;
+        // not a plain results list: the sequential parse judges it, without a boundary search over the file
+        if (!CocoFastJson.OpensResultsList(span))
+            return null;
         int chunks = Math.Min(8, 2 * Environment.ProcessorCount);
         var cuts = new List<int>();
         for (int c = 1; c < chunks; c++)
         {
-            int cut = CocoFastJson.FindBoundary(bytes, (int)Math.Max((long)bytes.Length * c / chunks, cuts.Count > 0 ? cuts[^1] + 1 : 0));
+            int cut = CocoFastJson.FindBoundary(span, (int)Math.Max((long)span.Length * c / chunks, cuts.Count > 0 ? cuts[^1] + 1 : 0));
             if (cut < 0)
                 break;
             if (cuts.Count == 0 || cut > cuts[^1])
@@ -81,8 +87,6 @@ public static class CocoJson
         }
         if (cuts.Count == 0)
             return null;
-        foreach (var cut in cuts)
-            bytes[cut] = (byte)'[';
         try
         {
             var starts = new List<int> { 0 };
@@ -96,7 +100,7 @@ public static class CocoJson
                 var columns = new ResultColumns((end - start) / 90 + 16);
                 try
                 {
-                    if (new Parser(file).TryChunk(bytes.AsSpan(start, end - start), columns, final: i + 1 == starts.Count))
+                    if (new Parser(file).TryChunk(bytes.Span.Slice(start, end - start), columns, first: i == 0, final: i + 1 == starts.Count))
                         parts[i] = columns;
                     else
                         ok = false;
@@ -113,11 +117,6 @@ public static class CocoJson
         catch (Exception e) when (e is InputException or JsonException)
         {
             return null;
-        }
-        finally
-        {
-            foreach (var cut in cuts)
-                bytes[cut] = (byte)',';
         }
     }
 
@@ -184,18 +183,6 @@ public static class CocoJson
         }
     }
 
-    internal static byte[] ReadFile(string path)
-    {
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new InputException(path, "cannot read the file: " + e.Message, e);
-        }
-    }
-
     delegate T ParseFn<T>(ref Utf8JsonReader reader);
 
     /// <summary>Parsing state: the file name and the record being read, for error messages.</summary>
@@ -215,22 +202,67 @@ public static class CocoJson
             : _id is null ? $"{_list}[{_index}]" : $"{_list}[{_index}] (id {_id})";
         readonly List<double> _numbers = new();
 
-        public T Run<T>(ReadOnlySpan<byte> utf8, ParseFn<T> parse)
+        /// <summary>
+        /// Parses the root value, which must start with <paramref name="open"/> (a file that does not is
+        /// refused at its first byte, whatever its size), and checks that only whitespace or comments follow it.
+        /// </summary>
+        public T Run<T>(ReadOnlySpan<byte> utf8, byte open, string shape, ParseFn<T> parse)
         {
             // the UTF-8 byte order mark (a "\xEF..."u8 literal would be the UTF-8 of U+00EF...)
             if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
                 utf8 = utf8[3..];
+            int first = utf8.IndexOfAnyExcept(" \t\r\n"u8);
+            if (first < 0)
+                throw Bad("the file is empty");
+            if (utf8[first] != open && utf8[first] != (byte)'/')
+                throw Bad($"{shape} (the file starts with {Describe(utf8[first..])})");
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
             try
             {
                 if (!reader.Read())
                     throw Bad("the file is empty");
-                return parse(ref reader);
+                var result = parse(ref reader);
+                _list = null;
+                ExpectEnd(ref reader);
+                return result;
             }
             catch (JsonException e)
             {
                 throw new InputException(file, MalformedMessage(utf8, e), e);
             }
+        }
+
+        /// <summary>
+        /// Only whitespace or comments may follow the root value: a second list or trailing garbage is an
+        /// error (evaluating the first value alone would give silently wrong numbers).
+        /// </summary>
+        void ExpectEnd(ref Utf8JsonReader reader)
+        {
+            const string problem = "unexpected data after the JSON value{0} (a COCO file holds one JSON value)";
+            try
+            {
+                // the reader takes one root value: a Read that meets anything but whitespace or comments throws
+                if (!reader.Read())
+                    return;
+            }
+            catch (JsonException e)
+            {
+                throw Bad(string.Format(System.Globalization.CultureInfo.InvariantCulture, problem,
+                    $" at line {(e.LineNumber ?? 0) + 1}, column {(e.BytePositionInLine ?? 0) + 1}"));
+            }
+            throw Bad(string.Format(System.Globalization.CultureInfo.InvariantCulture, problem, ""));
+        }
+
+        /// <summary>The first bytes of the file as a message shows them: printable ASCII quoted, else in hex.</summary>
+        static string Describe(ReadOnlySpan<byte> start)
+        {
+            var head = start[..Math.Min(start.Length, 8)];
+            bool printable = true;
+            foreach (var b in head)
+                printable &= b is >= 0x20 and < 0x7F;
+            return printable
+                ? $"'{Encoding.ASCII.GetString(head)}'"
+                : "bytes " + Convert.ToHexString(head[..Math.Min(head.Length, 4)]);
         }
 
         string MalformedMessage(ReadOnlySpan<byte> utf8, JsonException e)
@@ -366,7 +398,7 @@ public static class CocoJson
                     var key = PropertyName(ref r);
                     r.Read();
                     if (key.SequenceEqual("id"u8)) id = Id(ref r, "id");
-                    else if (key.SequenceEqual("name"u8) && r.TokenType == JsonTokenType.String) name = r.GetString();
+                    else if (key.SequenceEqual("name"u8) && r.TokenType == JsonTokenType.String) name = Text(ref r);
                     else SkipValue(ref r);
                 }
                 long catId = id ?? throw Bad("missing field 'id'");
@@ -430,17 +462,30 @@ public static class CocoJson
         }
 
         // ----------------------------------------------------------------------- results
-        /// <summary>A chunk: '[' then whole result objects, ending at its end (final: at the list's ']').</summary>
-        public bool TryChunk(ReadOnlySpan<byte> chunk, ResultColumns columns, bool final)
+        /// <summary>
+        /// A chunk of the results list: the list's '[' and whole result objects (the first chunk), or a
+        /// boundary comma and whole result objects (the others, read with the state of a reader that is inside
+        /// the list after an element). It must end right after its last object, or for the final chunk at the
+        /// list's ']' with nothing but whitespace after it.
+        /// </summary>
+        public bool TryChunk(ReadOnlySpan<byte> chunk, ResultColumns columns, bool first, bool final)
         {
-            var r = new Utf8JsonReader(chunk, isFinalBlock: final, default);
-            if (!r.Read() || r.TokenType != JsonTokenType.StartArray)
+            var r = new Utf8JsonReader(chunk, isFinalBlock: final, first ? default : AfterListElement());
+            if (first && (!r.Read() || r.TokenType != JsonTokenType.StartArray))
                 return false;
             if (!Results(ref r, columns, 0, final))
                 return false;
-            // a chunk must stop right after its last object, with only whitespace left
-            return final || (r.CurrentDepth == 1 && r.TokenType == JsonTokenType.EndObject &&
-                             chunk[(int)r.BytesConsumed..].Trim(" \r\n\t"u8).IsEmpty);
+            bool restIsSpace = chunk[(int)r.BytesConsumed..].Trim(" \r\n\t"u8).IsEmpty;
+            return final ? restIsSpace : r.CurrentDepth == 1 && r.TokenType == JsonTokenType.EndObject && restIsSpace;
+        }
+
+        static JsonReaderState AfterListElement()
+        {
+            var r = new Utf8JsonReader("[{}"u8, isFinalBlock: false, default);
+            r.Read();
+            r.Read();
+            r.Read();
+            return r.CurrentState;
         }
 
         /// <summary>
@@ -507,8 +552,27 @@ public static class CocoJson
                 throw new JsonException("unexpected end of data");
         }
 
-        static ReadOnlySpan<byte> PropertyName(ref Utf8JsonReader r) =>
-            r.ValueIsEscaped ? Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+        ReadOnlySpan<byte> PropertyName(ref Utf8JsonReader r) =>
+            r.ValueIsEscaped ? Encoding.UTF8.GetBytes(Text(ref r)) : r.ValueSpan;
+
+        /// <summary>A string of the file as a message quotes it: JSON-escaped (one line) and cut after 40 characters.</summary>
+        static string Quote(string text) => JsonSerializer.Serialize(text.Length > 40 ? text[..40] + "..." : text);
+
+        /// <summary>
+        /// A string value. Utf8JsonReader checks a string's UTF-8 only when it is converted (GetString throws
+        /// InvalidOperationException), so the conversion reports bad bytes as the file's error.
+        /// </summary>
+        string Text(ref Utf8JsonReader r)
+        {
+            try
+            {
+                return r.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw Bad($"a string is not valid UTF-8 (at byte {r.TokenStartIndex})");
+            }
+        }
 
         void ExpectArray(ref Utf8JsonReader r, string field)
         {
@@ -559,7 +623,7 @@ public static class CocoJson
             if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var v) && double.IsFinite(v))
                 return v;
             if (r.TokenType == JsonTokenType.String)
-                throw Bad($"'{field}' must be a number, not the string \"{r.GetString()}\"");
+                throw Bad($"'{field}' must be a number, not the string {Quote(Text(ref r))}");
             throw Bad($"'{field}' must be a finite number");
         }
 
@@ -637,7 +701,7 @@ public static class CocoJson
                 else if (name.SequenceEqual("counts"u8))
                 {
                     if (r.TokenType == JsonTokenType.String)
-                        text = r.GetString();
+                        text = Text(ref r);
                     else if (r.TokenType == JsonTokenType.StartArray)
                     {
                         var list = new List<long>();
@@ -646,6 +710,8 @@ public static class CocoJson
                             long v = Id(ref r, "counts");
                             if (v < 0)
                                 throw Bad("RLE 'counts' must not be negative");
+                            if (v > uint.MaxValue)
+                                throw Bad($"RLE 'counts' holds {v}, more than a run can be (at most {uint.MaxValue})");
                             list.Add(v);
                         }
                         counts = list.ToArray();

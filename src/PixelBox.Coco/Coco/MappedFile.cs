@@ -30,15 +30,25 @@ sealed unsafe class MappedFile : MemoryManager<byte>
         _pointer = pointer + view.PointerOffset;
     }
 
-    /// <summary>Opens (maps or reads) a file; an unreadable one is an <see cref="InputException"/>.</summary>
-    public static MappedFile Open(string path)
+    /// <summary>
+    /// Opens (maps or reads) a regular file (<see cref="InputFile"/>); an unreadable one, or one over 2 GB
+    /// (beyond what a span can hold), is an <see cref="InputException"/>.
+    /// </summary>
+    public static MappedFile Open(string path, string what)
     {
+        var stream = InputFile.OpenRead(path);
         try
         {
-            long length = new FileInfo(path).Length;
-            if (length < MapMinBytes || length > int.MaxValue)
-                return new MappedFile(File.ReadAllBytes(path));
-            var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            long length = stream.Length;
+            InputFile.CheckSize(path, length, int.MaxValue, what);
+            if (length < MapMinBytes)
+            {
+                var bytes = new byte[length];
+                InputFile.ReadExactly(stream, path, bytes);
+                stream.Dispose();
+                return new MappedFile(bytes);
+            }
+            var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             try
             {
                 return new MappedFile(map, map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read), (int)length);
@@ -51,9 +61,17 @@ sealed unsafe class MappedFile : MemoryManager<byte>
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
+            stream.Dispose();
             throw new InputException(path, "cannot read the file: " + e.Message, e);
         }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
+
+    public int Length => _length;
 
     public override Span<byte> GetSpan() => _bytes ?? new Span<byte>(_pointer, _length);
 

@@ -36,9 +36,26 @@ public static partial class FileKinds
             // A runtime without the wrapper: fall back to what .NET can tell.
             return Directory.Exists(path) ? FileKind.Directory : File.Exists(path) ? FileKind.Regular : FileKind.Missing;
         }
-        if (result != 0)
-            return FileKind.Missing;
-        return (status.Mode & 0xF000) switch
+        return result != 0 ? FileKind.Missing : FromMode(status.Mode);
+    }
+
+    /// <summary>The kind of an open file (its descriptor), or null where the runtime's wrapper is missing.</summary>
+    internal static FileKind? Of(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        if (OperatingSystem.IsWindows())
+            return null;
+        try
+        {
+            return FStat(handle.DangerousGetHandle(), out var status) == 0 ? FromMode(status.Mode) : null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    static FileKind FromMode(int mode) =>
+        (mode & 0xF000) switch
         {
             0x8000 => FileKind.Regular,
             0x4000 => FileKind.Directory,
@@ -49,7 +66,6 @@ public static partial class FileKinds
             0xA000 => FileKind.SymbolicLink,
             _ => FileKind.Other,
         };
-    }
 
     /// <summary>
     /// The (device, inode) pair of the file <paramref name="path"/> names, following symbolic links: two paths
@@ -103,4 +119,7 @@ public static partial class FileKinds
 
     [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_LStat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int LStat(string path, out FileStatus output);
+
+    [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_FStat", SetLastError = true)]
+    private static partial int FStat(nint fd, out FileStatus output);
 }

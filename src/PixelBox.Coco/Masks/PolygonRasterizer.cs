@@ -13,11 +13,27 @@ static class PolygonRasterizer
     // Beyond this the upsampled coordinates or their differences would not fit an int (undefined in C).
     const double MaxCoordinate = 1e8;
 
+    /// <summary>
+    /// At most this many pixel-column crossings (boundary points) per polygon or box: a bound on time and
+    /// memory whatever the coordinates and vertex count (a real polygon crosses each column a few times).
+    /// </summary>
+    public const long MaxColumnCrossings = 1 << 22;
+
     /// <param name="xy">x0, y0, x1, y1, ...; an odd trailing value is ignored, as pycocotools does.</param>
-    public static Rle Rasterize(ReadOnlySpan<double> xy, int height, int width)
+    /// <exception cref="ArgumentException">No point, a coordinate that is not finite or beyond +-1e8, a mask of
+    /// more than 2^32-1 pixels, or edges that cross more than <see cref="MaxColumnCrossings"/> pixel columns.</exception>
+    public static Rle Rasterize(ReadOnlySpan<double> xy, int height, int width) => Rasterize(xy, height, width, DenseWalkLimit);
+
+    /// <summary>
+    /// Polygons whose dense walk is at most this many points are walked point by point, as the C code does
+    /// (the fastest way for real polygons); longer walks skip the points that cannot give a boundary.
+    /// </summary>
+    const long DenseWalkLimit = 1 << 24;
+
+    /// <param name="denseWalkLimit">Longest walk taken point by point (tests force the skipping walk with 0).</param>
+    internal static Rle Rasterize(ReadOnlySpan<double> xy, int height, int width, long denseWalkLimit)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        Rle.CheckSize(height, width);
         int k = xy.Length / 2;
         if (k == 0)
             throw new ArgumentException("a polygon needs at least one x,y point", nameof(xy));
@@ -30,9 +46,19 @@ static class PolygonRasterizer
         }
         x[k] = x[0];
         y[k] = y[0];
+        long crossings = 0, walkLength = 0;
+        for (int j = 0; j < k; j++)
+        {
+            crossings += ColumnsBetween(Math.Min(x[j], x[j + 1]), Math.Max(x[j], x[j + 1]), width);
+            walkLength += Math.Max(Math.Abs((long)x[j + 1] - x[j]), Math.Abs((long)y[j + 1] - y[j])) + 1;
+        }
+        if (crossings > MaxColumnCrossings)
+            throw new ArgumentException($"the polygon's edges cross {crossings} pixel columns, more than the {MaxColumnCrossings} supported");
+        bool dense = walkLength <= denseWalkLimit;
 
         // The C code stores every point of the dense boundary walk, then scans consecutive pairs; the scan
-        // needs only the previous point, so the walk is streamed.
+        // needs only the previous point, so the walk is streamed; a long walk skips the points that cannot
+        // give a boundary (see EdgeWalk), so time follows the columns crossed rather than the coordinates.
         var walk = new BoundaryCollector(height, width);
         for (int j = 0; j < k; j++)
         {
@@ -52,24 +78,162 @@ static class PolygonRasterizer
                 continue;
             }
             double s = dx >= dy ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
-            if (dx >= dy)
+            var edge = new EdgeWalk(xs, ys, s, Math.Max(dx, dy), flip, xMajor: dx >= dy);
+            if (dense)
+                edge.EmitAll(walk, 0, Math.Max(dx, dy) + 1);
+            else
+                edge.Emit(walk, width);
+        }
+        return new Rle(height, width, walk.ToCounts());
+    }
+
+    /// <summary>
+    /// How many pixel columns k (0..width-1) have their centre on the fine grid (5k+2) in [lo-1, hi]: an upper
+    /// bound of the boundary points an edge between upsampled x <paramref name="lo"/> and <paramref name="hi"/> gives.
+    /// </summary>
+    static long ColumnsBetween(long lo, long hi, int width)
+    {
+        long first = Math.Max(0, FloorDiv(lo - 3 + 4, 5)), last = Math.Min(width - 1L, FloorDiv(hi - 2, 5));
+        return Math.Max(0, last - first + 1);
+    }
+
+    static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    /// <summary>
+    /// One edge of rleFrPoly's walk: point d (0..n) is (t + xs, (int)(ys + s*t + .5)) for an x-major edge, else
+    /// ((int)(xs + s*t + .5), t + ys), with t = d, or n - d when the edge was flipped; exactly the C loop's values.
+    /// </summary>
+    readonly struct EdgeWalk(int xs, int ys, double s, int n, bool flip, bool xMajor)
+    {
+        int U(int d)
+        {
+            int t = flip ? n - d : d;
+            return xMajor ? t + xs : (int)(xs + s * t + .5);
+        }
+
+        int V(int d)
+        {
+            int t = flip ? n - d : d;
+            return xMajor ? (int)(ys + s * t + .5) : t + ys;
+        }
+
+        void Add(BoundaryCollector walk, int d) => walk.Add(U(d), V(d));
+
+        /// <summary>
+        /// Feeds the walk's points to <paramref name="walk"/>, leaving out those that cannot matter. A point
+        /// gives a boundary only where its column changes, at fine column u or u - 1, and only if that is a pixel
+        /// column's centre 5k+2 (k in 0..width-1): never for u outside [1, 5*width - 1]. u is monotone in d (a
+        /// rounded product and sum of a monotone t), so the points with u in that window are one range of d,
+        /// found by bisection; before it only its previous point is fed (as the "previous point" of the first),
+        /// and in a y-major edge, where u changes at most once per step and usually stays, only the points on
+        /// both sides of each change. The result is the walk of every point, with time bounded by the columns.
+        /// </summary>
+        public void Emit(BoundaryCollector walk, int width)
+        {
+            long lo = 1, hi = 5L * width - 1;
+            int u0 = U(0), un = U(n);
+            bool increasing = un >= u0;
+            // the window [first, end): u in [lo, hi] (the whole edge, without a search, in the usual case)
+            int first = u0 >= lo && u0 <= hi ? 0 : FirstReaching(0, increasing ? lo : hi, increasing);
+            int end = un >= lo && un <= hi ? n + 1 : FirstReaching(first, increasing ? hi + 1 : lo - 1, increasing);
+            if (first > 0)
+                Add(walk, first - 1);
+            bool lastAdded = false;
+            if (first < end)
             {
-                for (int d = 0; d <= dx; d++)
+                // a y-major edge whose u changes rarely (far longer than the columns it crosses) jumps from change
+                // to change; every other edge is walked point by point, as the C code does
+                long changes = Math.Abs((long)U(end - 1) - U(first));
+                if (xMajor || end - first <= 8 * (changes + 1))
                 {
-                    int t = flip ? dx - d : d;
+                    EmitAll(walk, first, end);
+                    lastAdded = end == n + 1;
+                }
+                else
+                    EmitChanges(walk, first, end, increasing);
+            }
+            // the edge's last point is the next edge's "previous point"
+            if (!lastAdded)
+                Add(walk, n);
+        }
+
+        /// <summary>Every point of [first, end), as the C loop computes them (the hot loop of rasterisation).</summary>
+        public void EmitAll(BoundaryCollector walk, int first, int end)
+        {
+            if (xMajor)
+            {
+                for (int d = first; d < end; d++)
+                {
+                    int t = flip ? n - d : d;
                     walk.Add(t + xs, (int)(ys + s * t + .5));
                 }
             }
             else
             {
-                for (int d = 0; d <= dy; d++)
+                for (int d = first; d < end; d++)
                 {
-                    int t = flip ? dy - d : d;
+                    int t = flip ? n - d : d;
                     walk.Add((int)(xs + s * t + .5), t + ys);
                 }
             }
         }
-        return new Rle(height, width, walk.ToCounts());
+
+        /// <summary>The points of [first, end) on both sides of each change of u, from the first point on.</summary>
+        void EmitChanges(BoundaryCollector walk, int first, int end, bool increasing)
+        {
+            int d = first;
+            Add(walk, d);
+            while (true)
+            {
+                int u = U(d);
+                int next = FirstReaching(d + 1, increasing ? u + 1L : u - 1L, increasing, end);
+                if (next >= end)
+                    break;
+                if (next - 1 > d)
+                    Add(walk, next - 1);
+                Add(walk, next);
+                d = next;
+            }
+        }
+
+        bool Reached(int d, long bound, bool increasing) => increasing ? U(d) >= bound : U(d) <= bound;
+
+        /// <summary>
+        /// The first d in [from, to) (to defaults to n + 1) whose u has reached <paramref name="bound"/> (u &gt;= bound
+        /// when u increases with d, u &lt;= bound when it decreases), else to: a gallop from <paramref name="from"/>
+        /// (the next change is usually a step or two away), then bisection.
+        /// </summary>
+        int FirstReaching(int from, long bound, bool increasing, int to = -1)
+        {
+            if (to < 0)
+                to = n + 1;
+            long step = 1;
+            int lo = from;
+            while (true)
+            {
+                if (lo >= to)
+                    return to;
+                if (Reached(lo, bound, increasing))
+                    return lo;
+                int probe = (int)Math.Min(to, lo + step);
+                if (probe >= to || Reached(probe, bound, increasing))
+                {
+                    // answer in (lo, probe]
+                    int a = lo + 1, b = probe;
+                    while (a < b)
+                    {
+                        int mid = (int)(((long)a + b) >>> 1);
+                        if (mid < to && Reached(mid, bound, increasing))
+                            b = mid;
+                        else
+                            a = mid + 1;
+                    }
+                    return Math.Min(a, to);
+                }
+                lo = probe + 1;
+                step *= 2;
+            }
+        }
     }
 
     /// <summary>
@@ -81,8 +245,7 @@ static class PolygonRasterizer
     /// </summary>
     public static Rle? RasterizeBox(double x0, double y0, double x1, double y1, int height, int width)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        Rle.CheckSize(height, width);
         int ux0 = Upsample(x0), uy0 = Upsample(y0), ux1 = Upsample(x1), uy1 = Upsample(y1);
         if (ux0 < 0 || uy0 < 0 || ux1 <= ux0 || uy1 <= uy0)
             return null;
@@ -90,6 +253,8 @@ static class PolygonRasterizer
         int lastColumn = Math.Min(width - 1, ux1 >= 3 ? (ux1 - 3) / 5 : -1);
         int top = BoundaryRow(uy0, height), bottom = BoundaryRow(uy1, height);
         int columns = Math.Max(0, lastColumn - firstColumn + 1);
+        if (2L * columns > MaxColumnCrossings)
+            throw new ArgumentException($"the box crosses {columns} pixel columns, more than the {MaxColumnCrossings / 2} supported");
         var starts = new uint[2 * columns + 1];
         for (int c = 0; c < columns; c++)
         {

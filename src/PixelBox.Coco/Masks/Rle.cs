@@ -10,11 +10,17 @@ namespace PixelBox.Masks;
 /// </remarks>
 public sealed class Rle
 {
-    /// <exception cref="ArgumentException">A negative size, or counts that do not sum to height * width.</exception>
+    /// <summary>
+    /// The largest mask, in pixels: COCO's run-length code (pycocotools' maskApi) counts positions in 32-bit
+    /// unsigned integers, so a mask of 2^32 or more pixels cannot be handled exactly.
+    /// </summary>
+    public const long MaxPixels = uint.MaxValue;
+
+    /// <exception cref="ArgumentException">A negative size, more than <see cref="MaxPixels"/> pixels, or counts
+    /// that do not sum to height * width.</exception>
     public Rle(int height, int width, uint[] counts)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        CheckSize(height, width);
         ArgumentNullException.ThrowIfNull(counts);
         ulong sum = 0;
         foreach (var c in counts)
@@ -26,6 +32,15 @@ public sealed class Rle
         Height = height;
         Width = width;
         Counts = counts;
+    }
+
+    /// <summary>Refuses a negative size or one of more than <see cref="MaxPixels"/> pixels (ArgumentException).</summary>
+    public static void CheckSize(int height, int width)
+    {
+        if (height < 0 || width < 0)
+            throw new ArgumentOutOfRangeException(height < 0 ? nameof(height) : nameof(width), $"a mask size cannot be negative ({height}x{width})");
+        if ((long)height * width > MaxPixels)
+            throw new ArgumentException($"a {height}x{width} mask has more than {MaxPixels} pixels, the most COCO's 32-bit run-length encoding can address");
     }
 
     public int Height { get; }

@@ -59,10 +59,14 @@ public static class RleCodec
     }
 
     /// <summary>Decodes to a column-major array of 0/1 bytes (<c>mask[x * h + y]</c>).</summary>
+    /// <exception cref="ArgumentException">A mask larger than one .NET array holds (Array.MaxLength bytes).</exception>
     public static byte[] Decode(Rle rle)
     {
         ArgumentNullException.ThrowIfNull(rle);
-        var mask = new byte[checked(rle.Height * rle.Width)];
+        long pixels = (long)rle.Height * rle.Width;
+        if (pixels > Array.MaxLength)
+            throw new ArgumentException($"a {rle.Height}x{rle.Width} mask is too large to decode into one array ({pixels} pixels)", nameof(rle));
+        var mask = new byte[pixels];
         int pos = 0;
         var counts = rle.Counts;
         for (int i = 0; i < counts.Length; i++)
@@ -120,8 +124,7 @@ public static class RleCodec
     public static Rle FromCompressedString(string counts, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(counts);
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        Rle.CheckSize(height, width);
         var runs = new uint[counts.Length];
         int m = 0, p = 0;
         while (p < counts.Length)
@@ -163,6 +166,7 @@ public static class RleCodec
     public static Rle FromUncompressed(IReadOnlyList<long> counts, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(counts);
+        Rle.CheckSize(height, width);
         var runs = new uint[counts.Count];
         for (int i = 0; i < runs.Length; i++)
         {
@@ -176,8 +180,7 @@ public static class RleCodec
 
     static int CheckMaskSize(int length, int height, int width)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(height);
-        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        Rle.CheckSize(height, width);
         long pixels = (long)height * width;
         if (pixels != length)
             throw new ArgumentException($"mask has {length} bytes but {height}x{width} needs {pixels}");

@@ -76,7 +76,8 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
     /// </summary>
     public static MaskFolderDataset Open(string root, string? split = null, long cacheBytes = DefaultCacheBytes)
     {
-        if (!Directory.Exists(root)) throw new InputException(root, "dataset folder not found");
+        if (!Directory.Exists(root))
+            throw new InputException(root, File.Exists(root) ? "is a file, not a dataset folder" : "dataset folder not found");
         var imagesDir = Path.Combine(root, "images");
         var masksDir = Path.Combine(root, "masks");
         foreach (var dir in new[] { imagesDir, masksDir })
@@ -107,7 +108,7 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
         }
 
         var classesFile = Path.Combine(root, "classes.txt");
-        var names = File.Exists(classesFile) ? ReadClassNames(classesFile) : null;
+        var names = Path.Exists(classesFile) ? ReadClassNames(classesFile) : null;
         return new MaskFolderDataset(root, ids, imagePaths, maskPaths, sizes, masks.Values.ToArray(), names, cacheBytes);
     }
 
@@ -164,14 +165,19 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
         return Enumerable.Range(0, max + 1).Select(k => $"class {k}").ToArray();
     }
 
+    /// <summary>
+    /// The files of <paramref name="dir"/> with one of the extensions, by stem. Each must be a regular file: a
+    /// FIFO, socket or device among them is refused here, before anything tries to read it (and blocks).
+    /// </summary>
     static SortedDictionary<string, string> FilesByStem(string dir, IReadOnlyList<string> extensions)
     {
         var byStem = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+        foreach (var path in ListFiles(dir))
         {
             var name = Path.GetFileName(path);
             if (name.StartsWith('.')) continue; // hidden and temp files
             if (!extensions.Contains(Path.GetExtension(name), StringComparer.OrdinalIgnoreCase)) continue;
+            InputFile.CheckRegular(path);
             var stem = Path.GetFileNameWithoutExtension(name);
             if (byStem.TryGetValue(stem, out var other))
                 throw new InputException(path, $"two files with the id '{stem}' ({Path.GetFileName(other)} and {name}); keep one");
@@ -180,12 +186,28 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
         return byStem;
     }
 
+    static List<string> ListFiles(string dir)
+    {
+        try
+        {
+            return Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new InputException(dir, "permission denied (the folder cannot be listed)");
+        }
+        catch (IOException e)
+        {
+            throw new InputException(dir, "cannot list the folder: " + e.Message);
+        }
+    }
+
     static string[] ReadSplit(string file, SortedDictionary<string, string> images)
     {
-        if (!File.Exists(file)) throw new InputException(file, "split file not found");
+        if (!Path.Exists(file)) throw new InputException(file, "split file not found");
         var ids = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var lines = File.ReadAllLines(file);
+        var lines = InputFile.ReadAllLines(file);
         for (int i = 0; i < lines.Length; i++)
         {
             var id = lines[i].Trim();
@@ -202,7 +224,7 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
 
     static string[] ReadClassNames(string file)
     {
-        var lines = File.ReadAllLines(file).Select(l => l.Trim()).ToList();
+        var lines = InputFile.ReadAllLines(file).Select(l => l.Trim()).ToList();
         while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
         int empty = lines.FindIndex(l => l.Length == 0);
         if (empty >= 0) throw new InputException(file, $"line {empty + 1} is empty (line 1 names label 0, line 2 label 1, ...)");

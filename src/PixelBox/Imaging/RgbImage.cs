@@ -18,9 +18,8 @@ public static class RgbImageFile
     /// profile or EXIF orientation is applied, so pixels line up with masks drawn on the stored raster
     /// (as PIL's <c>Image.open(...).convert("RGB")</c> does).
     /// </summary>
-    public static RgbImage Read(string path)
+    public static RgbImage Read(string path) => WithCodec(path, headerOnly: false, codec =>
     {
-        using var codec = OpenCodec(path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var rgba = new byte[(long)info.Width * info.Height * 4];
         SKCodecResult result;
@@ -41,25 +40,66 @@ public static class RgbImageFile
             rgb[j + 2] = rgba[i + 2];
         }
         return new RgbImage(info.Width, info.Height, rgb);
-    }
+    });
 
-    /// <summary>Width and height from the file header, without decoding the pixels.</summary>
-    public static (int Width, int Height) ReadSize(string path)
-    {
-        using var codec = OpenCodec(path);
-        return (codec.Info.Width, codec.Info.Height);
-    }
+    /// <summary>Width and height from the file header, without decoding the pixels (usually from the first 64 KB).</summary>
+    public static (int Width, int Height) ReadSize(string path) =>
+        WithCodec(path, headerOnly: true, codec => (codec.Info.Width, codec.Info.Height));
 
-    static SKCodec OpenCodec(string path)
+    /// <summary>Image files larger than this are refused unread (an uncompressed 32-bit BMP at the pixel limit is 1 GB).</summary>
+    public const long MaxFileBytes = 4 * ImageLimits.MaxPixels + (64L << 20);
+
+    const int HeaderBytes = 64 << 10;
+
+    /// <summary>
+    /// Reads the file (a regular, readable file: <see cref="InputFile"/>; with <paramref name="headerOnly"/> only
+    /// its start, unless the header lies further in) and checks the size its header claims before
+    /// <paramref name="use"/> allocates anything for it: within <see cref="ImageLimits"/>, and no more than
+    /// <see cref="MaxPixelsPerByte"/> pixels per byte of file beyond 4 megapixels. Skia decodes from memory:
+    /// a codec reading through a managed stream calls back into .NET, where an exception ends the process.
+    /// </summary>
+    static T WithCodec<T>(string path, bool headerOnly, Func<SKCodec, T> use)
     {
-        if (!File.Exists(path)) throw new InputException(path, "file not found");
-        var codec = SKCodec.Create(path, out var result);
-        if (codec == null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
+        using var file = InputFile.OpenRead(path);
+        long length = file.Length;
+        InputFile.CheckSize(path, length, MaxFileBytes, "an image");
+        var bytes = new byte[headerOnly ? Math.Min(length, HeaderBytes) : length];
+        InputFile.ReadExactly(file, path, bytes);
+        var codec = CreateCodec(bytes);
+        if (codec is null && bytes.Length < length)
         {
-            codec?.Dispose();
-            throw new InputException(path, $"not a readable image (corrupt or unsupported format: {result})");
+            var whole = new byte[length];
+            bytes.CopyTo(whole, 0);
+            InputFile.ReadExactly(file, path, whole.AsSpan(bytes.Length));
+            codec = CreateCodec(whole);
         }
-        return codec;
+        if (codec is null)
+            throw new InputException(path, "not a readable image (corrupt or unsupported format)");
+        using (codec)
+        {
+            var (width, height) = (codec.Info.Width, codec.Info.Height);
+            ImageLimits.Check(path, width, height);
+            if ((long)width * height > (4L << 20) + MaxPixelsPerByte * length)
+                throw new InputException(path, $"implausible image: the header claims {width}x{height} pixels for a file of {length} bytes (truncated or forged?)");
+            return use(codec);
+        }
+    }
+
+    /// <summary>
+    /// A header claiming more pixels per byte of file (beyond the first 4 megapixels) than PNG can hold (a
+    /// blank 1-bit image: deflate expands at most 1032:1, 8 pixels a byte) belongs to a truncated or forged
+    /// file, or to a canvas far larger than its content (a GIF frame on a huge screen), and is refused before
+    /// its pixels are allocated: memory and decoding time stay in proportion to the file. Only a large, nearly
+    /// blank WebP or GIF could be denser, which is no training image.
+    /// </summary>
+    const long MaxPixelsPerByte = 8300;
+
+    static SKCodec? CreateCodec(byte[] bytes)
+    {
+        if (bytes.Length == 0)
+            return null;
+        using var data = SKData.CreateCopy(bytes);
+        return SKCodec.Create(data);
     }
 
     /// <summary>Writes an 8-bit RGB PNG atomically (temp file + rename).</summary>

@@ -158,6 +158,8 @@ public sealed class SegmentationPredictor : IDisposable
             .ToList();
         if (images.Count == 0)
             throw new InputException(input, $"folder holds no images ({string.Join(", ", MaskFolderDataset.ImageExtensions)})");
+        foreach (var image in images)
+            InputFile.CheckRegular(image); // a FIFO or device among them: refused before any work, not mid-way
         var stems = images.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1);
         if (stems is not null)
             throw new InputException(input, $"two images share the name '{stems.Key}' ({string.Join(", ", stems.Select(Path.GetFileName))}), so their outputs would collide");

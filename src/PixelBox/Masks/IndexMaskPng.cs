@@ -18,16 +18,39 @@ public static class IndexMaskPng
     /// <summary>The PASCAL VOC colour map: 256 RGB triples (index 0 black, 255 light beige for "ignore").</summary>
     public static byte[] VocPalette { get; } = BuildVocPalette();
 
+    /// <summary>Mask files larger than this are refused unread (a mask at the pixel limit stored uncompressed is a quarter of it).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
+    /// <summary>
+    /// Reads a mask file (a regular, readable file: <see cref="InputFile"/>). Anything that is not a PNG fails
+    /// on its first 8 bytes, whatever its size.
+    /// </summary>
     public static IndexMask Read(string path)
     {
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (FileNotFoundException) { throw new InputException(path, "file not found"); }
-        catch (DirectoryNotFoundException) { throw new InputException(path, "file not found"); }
+        using (var file = InputFile.OpenRead(path))
+        {
+            long length = file.Length;
+            Span<byte> signature = stackalloc byte[8];
+            if (length < 8)
+                throw new InputException(path, "not a PNG file");
+            InputFile.ReadExactly(file, path, signature);
+            if (!signature.SequenceEqual(PngChunks.Signature))
+                throw new InputException(path, "not a PNG file");
+            InputFile.CheckSize(path, length, MaxFileBytes, "a PNG mask");
+            bytes = new byte[length];
+            signature.CopyTo(bytes);
+            InputFile.ReadExactly(file, path, bytes.AsSpan(8));
+        }
         return Decode(bytes, path);
     }
 
     /// <summary>Decodes PNG bytes; <paramref name="source"/> names the file in error messages.</summary>
+    /// <remarks>
+    /// The size the header claims is checked against <see cref="ImageLimits.MaxPixels"/> and against what the
+    /// compressed data could hold (deflate expands at most 1032:1) before the pixels are allocated, and rows
+    /// are inflated one at a time, so memory stays in proportion to the file.
+    /// </remarks>
     public static IndexMask Decode(ReadOnlySpan<byte> png, string source)
     {
         if (png.Length < 8 || !png[..8].SequenceEqual(PngChunks.Signature))
@@ -44,26 +67,28 @@ public static class IndexMaskPng
             var typeAndData = png.Slice(pos + 4, 4 + length);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(png[(pos + 8 + length)..]);
             if (PngChunks.Crc32(typeAndData) != crc)
-                throw new InputException(source, $"corrupt PNG (bad CRC in {Encoding.ASCII.GetString(typeAndData[..4])} chunk)");
-            var type = Encoding.ASCII.GetString(typeAndData[..4]);
+                throw new InputException(source, $"corrupt PNG (bad CRC in {ChunkName(typeAndData[..4])} chunk)");
+            var type = typeAndData[..4];
             var data = typeAndData[4..];
-            switch (type)
+            if (colorType < 0 && !type.SequenceEqual("IHDR"u8))
+                throw new InputException(source, "corrupt PNG (the first chunk is not IHDR)");
+            if (type.SequenceEqual("IHDR"u8))
             {
-                case "IHDR":
-                    width = BinaryPrimitives.ReadInt32BigEndian(data);
-                    height = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
-                    bitDepth = data[8];
-                    colorType = data[9];
-                    if (data[12] != 0)
-                        throw new InputException(source, "interlaced PNG masks are not supported; re-save without interlacing");
-                    break;
-                case "IDAT":
-                    idat.Write(data);
-                    break;
-                case "IEND":
-                    sawEnd = true;
-                    break;
+                if (colorType >= 0)
+                    throw new InputException(source, "corrupt PNG (two IHDR chunks)");
+                if (data.Length != 13)
+                    throw new InputException(source, $"corrupt PNG (IHDR chunk of {data.Length} bytes, not 13)");
+                width = BinaryPrimitives.ReadInt32BigEndian(data);
+                height = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
+                bitDepth = data[8];
+                colorType = data[9];
+                if (data[12] != 0)
+                    throw new InputException(source, "interlaced PNG masks are not supported; re-save without interlacing");
             }
+            else if (type.SequenceEqual("IDAT"u8))
+                idat.Write(data);
+            else if (type.SequenceEqual("IEND"u8))
+                sawEnd = true;
             pos += 12 + length;
             if (sawEnd) break;
         }
@@ -73,33 +98,45 @@ public static class IndexMaskPng
             throw new InputException(source, $"not a single-channel index mask (PNG colour type {ColorTypeName(colorType)}); expected 8-bit grayscale or palette");
         if (bitDepth is not (1 or 2 or 4 or 8))
             throw new InputException(source, $"unsupported PNG bit depth {bitDepth} for an index mask");
-        if (width <= 0 || height <= 0)
-            throw new InputException(source, $"invalid PNG size {width}x{height}");
+        ImageLimits.Check(source, width, height);
 
-        int stride = (width * bitDepth + 7) / 8;
-        var raw = new byte[(long)(stride + 1) * height];
+        int stride = (int)(((long)width * bitDepth + 7) / 8);
+        long rawBytes = (stride + 1L) * height;
+        if (rawBytes > MaxDeflateRatio * idat.Length + 1024)
+            throw new InputException(source, $"corrupt PNG (the image data is too short for a {width}x{height} image)");
+
+        var pixels = new byte[(long)width * height];
+        var line = new byte[stride + 1];
+        var prev = new byte[stride];
+        var row = new byte[stride];
         try
         {
             idat.Position = 0;
             using var z = new ZLibStream(idat, CompressionMode.Decompress);
-            z.ReadExactly(raw);
+            for (int y = 0; y < height; y++)
+            {
+                z.ReadExactly(line);
+                Unfilter(line[0], line.AsSpan(1), prev, row, source);
+                Unpack(row, bitDepth, pixels.AsSpan((int)((long)y * width), width));
+                (prev, row) = (row, prev);
+            }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
         {
             throw new InputException(source, "corrupt PNG (image data does not decompress to the declared size)");
         }
-
-        var pixels = new byte[(long)width * height];
-        var prev = new byte[stride];
-        var row = new byte[stride];
-        for (int y = 0; y < height; y++)
-        {
-            var line = raw.AsSpan(y * (stride + 1), stride + 1);
-            Unfilter(line[0], line[1..], prev, row, source);
-            Unpack(row, bitDepth, pixels.AsSpan(y * width, width));
-            (prev, row) = (row, prev);
-        }
         return new IndexMask(width, height, pixels);
+    }
+
+    /// <summary>Deflate's largest expansion (a 258-byte match per 2 bits): 1032 output bytes per input byte.</summary>
+    const long MaxDeflateRatio = 1032;
+
+    static string ChunkName(ReadOnlySpan<byte> type)
+    {
+        foreach (var b in type)
+            if (b is < (byte)'A' or > (byte)'z' || b is > (byte)'Z' and < (byte)'a')
+                return "a damaged";
+        return Encoding.ASCII.GetString(type);
     }
 
     /// <summary>Writes a palette PNG (8-bit indices), atomically (temp file + rename).</summary>

@@ -49,17 +49,24 @@ public sealed record SegmentationModelInfo(
         {
             info = checkpoint.Model.Deserialize<SegmentationModelInfo>(TrainingOptions.Json);
         }
-        catch (Exception e) when (e is JsonException or ArgumentException)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
         {
             // ArgumentException: a value the records refuse, e.g. a normalisation with a zero standard deviation.
-            throw new InputException(checkpoint.Path, $"not a segmentation checkpoint ({e.Message})");
+            throw new InputException(checkpoint.Path, $"not a segmentation checkpoint ({e.Message.Split('\n')[0]})");
         }
-        if (info is null || string.IsNullOrEmpty(info.Name) || info.ClassNames is null || info.Normalization is null)
+        if (info is null || string.IsNullOrEmpty(info.Name) || info.ClassNames is null || info.Normalization is null
+            || info.Normalization.Mean is null || info.Normalization.Std is null)
             throw new InputException(checkpoint.Path, "not a segmentation checkpoint (model name, class names or normalisation missing)");
         if (info.NumClasses is < 1 or > ModelLimits.MaxClasses || info.ClassNames.Count != info.NumClasses
-            || info.InChannels is < 1 or > ModelLimits.MaxInChannels)
+            || info.InChannels is < 1 or > ModelLimits.MaxInChannels || info.ClassNames.Any(n => n is null))
             throw new InputException(checkpoint.Path,
                 $"inconsistent model description ({info.NumClasses} classes, {info.ClassNames.Count} class names, {info.InChannels} input channels)");
+        var (mean, std) = (info.Normalization.Mean, info.Normalization.Std);
+        if (mean.Length != 3 || std.Length != 3 || !mean.All(float.IsFinite) || !std.All(v => v > 0 && float.IsFinite(v)))
+            throw new InputException(checkpoint.Path,
+                "inconsistent model description (normalisation needs 3 finite means and 3 positive stds, for R, G and B)");
+        if (info.IgnoreIndex is < 0 or > 255)
+            throw new InputException(checkpoint.Path, $"inconsistent model description (ignore index {info.IgnoreIndex} is not a byte label)");
         return info;
     }
 }

@@ -29,17 +29,28 @@ public sealed record TrainingState
 
     public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, TrainingOptions.Json)!.AsObject();
 
+    /// <summary>Reads and checks the "training" part of a checkpoint; every problem is an InputException naming <paramref name="source"/>.</summary>
     public static TrainingState FromJson(JsonObject json, string source)
     {
+        TrainingState state;
         try
         {
-            return json.Deserialize<TrainingState>(TrainingOptions.Json)
+            state = json.Deserialize<TrainingState>(TrainingOptions.Json)
                 ?? throw new JsonException("null training state");
+            if (state.Options is null || state.History is null || state.History.Any(e => e?.Metrics is null))
+                throw new JsonException("options or history missing");
+            if (state.Epoch < 0 || state.Iteration < 0 || state.BestEpoch < 0 || !(state.Seconds >= 0))
+                throw new JsonException($"negative progress (epoch {state.Epoch}, iteration {state.Iteration}, best epoch {state.BestEpoch}, seconds {state.Seconds})");
+            if (state.Partial is { } partial && (partial.Steps < 0 || partial.LossPartSums is null
+                    || partial.TorchRngState is null || !Convert.TryFromBase64String(partial.TorchRngState, new byte[partial.TorchRngState.Length], out _)))
+                throw new JsonException("malformed partial epoch");
+            state.Options.Validate();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
         {
-            throw new InputException(source, $"corrupt training state in checkpoint ({e.Message})");
+            throw new InputException(source, $"corrupt training state in checkpoint ({e.Message.Split('\n')[0]})");
         }
+        return state;
     }
 }
 

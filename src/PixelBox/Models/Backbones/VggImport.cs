@@ -42,14 +42,13 @@ public static class VggImport
     /// state dict saved by <c>torch.save</c> (zip format) or a .safetensors file; problems are InputExceptions.</summary>
     public static IReadOnlyList<string> IntoFcn(Fcn fcn, string path)
     {
-        if (!File.Exists(path))
-            throw new InputException(path, "file not found");
         Dictionary<string, Tensor> state;
+        using var file = InputFile.OpenRead(path);
         try
         {
             state = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
-                ? Safetensors.LoadStateDict(path)
-                : PyTorchUnpickler.UnpickleStateDict(path).Cast<DictionaryEntry>()
+                ? Safetensors.LoadStateDict(file)
+                : PyTorchUnpickler.UnpickleStateDict(file).Cast<DictionaryEntry>()
                     .ToDictionary(e => (string)e.Key, e => (Tensor)e.Value!);
         }
         catch (Exception e)
