@@ -38,6 +38,7 @@ public static class CliApp
         new("train", "seg", Commands.TrainSegCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
+        new("", "nms", Commands.NmsCommand.Create),
     ];
 
     /// <summary>Shown at the end of the root help.</summary>
