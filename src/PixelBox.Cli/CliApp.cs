@@ -35,6 +35,8 @@ public static class CliApp
         new("eval", "seg", Commands.EvalSegCommand.Create),
         new("eval", "coco", Commands.EvalCocoCommand.Create),
         new("data", "shapes", Commands.DataShapesCommand.Create),
+        new("data", "convert", Commands.DataConvertCommand.Create),
+        new("data", "check", Commands.DataCheckCommand.Create),
         new("train", "seg", Commands.TrainSegCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
@@ -60,7 +62,7 @@ public static class CliApp
         var groups = new Dictionary<string, Command>
         {
             ["eval"] = new("eval", "Evaluate predictions against ground truth."),
-            ["data"] = new("data", "Generate or convert datasets."),
+            ["data"] = new("data", "Generate, convert or check datasets."),
             ["train"] = new("train", "Train a model."),
             ["predict"] = new("predict", "Run a trained model on images."),
         };

@@ -7,8 +7,12 @@ public enum CocoIouType
     Segm,
 }
 
-/// <summary>An entry of the ground truth's <c>images</c> list (width/height are 0 when absent).</summary>
-public readonly record struct CocoImage(long Id, int Width, int Height);
+/// <summary>
+/// An entry of the ground truth's <c>images</c> list (width/height are 0 when absent). <see cref="FileName"/> is
+/// the <c>file_name</c> string as written (relative to the images folder), null when absent or not a string:
+/// evaluation never needs it, datasets do.
+/// </summary>
+public readonly record struct CocoImage(long Id, int Width, int Height, string? FileName = null);
 
 /// <summary>An entry of the ground truth's <c>categories</c> list.</summary>
 public readonly record struct CocoCategory(long Id, string Name);

@@ -293,19 +293,21 @@ static class CocoFastJson
             bool hasId = false;
             long id = 0;
             int width = 0, height = 0;
+            string? fileName = null;
             while (true)
             {
                 var key = s.Key();
                 if (key.SequenceEqual("id"u8)) { id = s.Integer(); hasId = true; }
                 else if (key.SequenceEqual("width"u8)) width = s.Size();
                 else if (key.SequenceEqual("height"u8)) height = s.Size();
+                else if (key.SequenceEqual("file_name"u8) && s.Peek() == (byte)'"') fileName = s.StringValue();
                 else s.SkipValue(3);
                 if (!s.EndOfMember())
                     break;
             }
             if (!hasId)
                 throw GiveUp.Instance;
-            list.Add(new CocoImage(id, width, height));
+            list.Add(new CocoImage(id, width, height, fileName));
             if (!s.EndOfElement())
                 return list;
         }

@@ -334,6 +334,7 @@ public static class CocoJson
                 ExpectObject(ref r);
                 long? id = null;
                 int width = 0, height = 0;
+                string? fileName = null;
                 while (Next(ref r) != JsonTokenType.EndObject)
                 {
                     var name = PropertyName(ref r);
@@ -341,9 +342,10 @@ public static class CocoJson
                     if (name.SequenceEqual("id"u8)) id = Id(ref r, "id");
                     else if (name.SequenceEqual("width"u8)) width = Size(ref r, "width");
                     else if (name.SequenceEqual("height"u8)) height = Size(ref r, "height");
+                    else if (name.SequenceEqual("file_name"u8) && r.TokenType == JsonTokenType.String) fileName = Text(ref r, "file_name");
                     else SkipValue(ref r);
                 }
-                list.Add(new CocoImage(id ?? throw Bad("missing field 'id'"), width, height));
+                list.Add(new CocoImage(id ?? throw Bad("missing field 'id'"), width, height, fileName));
                 At("images", list.Count - 1, after: true);
             }
             return list;
@@ -530,6 +532,19 @@ public static class CocoJson
                     return (long)d;
             }
             throw Bad($"'{field}' must be an integer");
+        }
+
+        /// <summary>A string value; invalid UTF-8 (which GetString reports as InvalidOperationException) is the file's problem.</summary>
+        string Text(ref Utf8JsonReader r, string field)
+        {
+            try
+            {
+                return r.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw Bad($"'{field}' is not valid UTF-8");
+            }
         }
 
         int Size(ref Utf8JsonReader r, string field)

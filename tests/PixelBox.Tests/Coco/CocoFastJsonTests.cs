@@ -186,6 +186,40 @@ public class CocoFastJsonTests
             """);
     }
 
+    /// <summary>file_name (what a dataset needs to find its images): the same string from both readers, null when absent or not a string.</summary>
+    [Fact]
+    public void FileNamesAreReadAlikeByBothReaders()
+    {
+        const string text = """
+            {"images": [{"id": 1, "file_name": "a.jpg"}, {"file_name": "sub/caf\u00e9 \"x\".png", "id": 2, "width": 3, "height": 4},
+                        {"id": 3}, {"id": 4, "file_name": 7}, {"id": 5, "file_name": "first", "file_name": "last"}, {"id": 6, "file_name": "café.jpg"}],
+             "annotations": [], "categories": []}
+            """;
+        AssertSameGroundTruth(text);
+        var gt = FastGroundTruth(text)!;
+        Assert.Equal(["a.jpg", "sub/café \"x\".png", null, null, "last", "café.jpg"], gt.Images.Select(i => i.FileName));
+        Assert.Equal(new CocoImage(2, 3, 4, "sub/café \"x\".png"), gt.Images[1]);
+    }
+
+    [Fact]
+    public void AFileNameThatIsNotUtf8IsReportedByTheReaderParser()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"images": [{"id": 1, "file_name": "a?.jpg"}], "annotations": [], "categories": []}""");
+        bytes[Array.IndexOf(bytes, (byte)'?')] = 0xFF;
+        Assert.Null(CocoFastJson.TryReadGroundTruth(bytes));
+        var path = Path.Combine(Path.GetTempPath(), $"pixelbox-fast-utf8-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var e = Assert.Throws<InputException>(() => CocoJson.ReadGroundTruth(path, CocoIouType.Bbox));
+            Assert.Equal($"{path}: images[0]: 'file_name' is not valid UTF-8", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     public static TheoryData<string, string> BadResults() => new()
     {
         { "truncated", """[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}, {"image_id": 1, "categ""" },
