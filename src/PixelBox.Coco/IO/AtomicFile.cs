@@ -19,13 +19,14 @@ public static class AtomicFile
     {
         var target = OutputPaths.ResolveFile(path);
         var dir = Path.GetDirectoryName(target)!;
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var tmp = Path.Combine(dir, $"{TempPrefix(target)}{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
             Directory.CreateDirectory(dir);
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 write(fs);
+                KillSwitch.Point(KillSwitch.AtomicWrite);
                 fs.Flush(flushToDisk: true);
             }
             KeepMode(target, tmp);
@@ -37,6 +38,43 @@ public static class AtomicFile
             if (OutputPaths.IsWriteFailure(e))
                 throw OutputPaths.WriteFailure(path, e);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes temp files that writes of <paramref name="path"/> left behind when their process was killed
+    /// (".NAME.PID.GUID.tmp" beside it, PID no longer running); those of live processes are left alone.
+    /// </summary>
+    public static void DeleteStaleTempFiles(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir))
+            return;
+        var prefix = TempPrefix(full);
+        foreach (var temp in Directory.EnumerateFiles(dir, prefix + "*.tmp"))
+        {
+            var pidText = Path.GetFileName(temp)[prefix.Length..].Split('.')[0];
+            if (!int.TryParse(pidText, out var pid) || IsRunning(pid))
+                continue;
+            try { File.Delete(temp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
+    static string TempPrefix(string target) => $".{Path.GetFileName(target)}.";
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId)
+            return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

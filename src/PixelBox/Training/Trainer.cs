@@ -139,6 +139,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     public TrainingState Run(CancellationToken cancellation = default)
     {
         OutputPaths.CreateFolder(OutputDirectory);
+        foreach (var output in new[] { LastCheckpointPath, BestCheckpointPath, MetricsLogPath, CurvesPath })
+            AtomicFile.DeleteStaleTempFiles(output);
         var options = State.Options;
         var trainClock = new Stopwatch();
         long sessionSteps = 0;
@@ -180,6 +182,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                             $"training diverged: loss is {values.Total} at iteration {iteration + 1}; lower the learning rate");
                     sums.Add(values.Total, values.Parts);
                     iteration++;
+                    KillSwitch.Point(KillSwitch.Step);
                     sessionSteps++;
                     double perSecond = sessionSteps / Math.Max(trainClock.Elapsed.TotalSeconds, 1e-9);
                     IterationCompleted?.Invoke(new IterationProgress(
@@ -245,6 +248,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         if (validate is null)
             return new Dictionary<string, double>();
         model.eval();
+        KillSwitch.Point(KillSwitch.Validation);
         try
         {
             using var noGrad = torch.no_grad();
@@ -257,15 +261,24 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         }
     }
 
+    /// <summary>
+    /// best.ckpt before last.ckpt: a crash between the two leaves last.ckpt one epoch behind, so the resumed
+    /// run redoes that epoch and writes both again; the other order could leave a state claiming a best
+    /// epoch whose best.ckpt was never written.
+    /// </summary>
     void WriteCheckpoints(bool isBest)
     {
-        WriteLastCheckpoint();
-        if (isBest)
-            AtomicFile.Write(BestCheckpointPath, stream =>
-            {
-                using var last = File.OpenRead(LastCheckpointPath);
-                last.CopyTo(stream);
-            });
+        if (!isBest)
+        {
+            WriteLastCheckpoint();
+            return;
+        }
+        Checkpoint.Write(BestCheckpointPath, CheckpointContent(), model, optimizer);
+        AtomicFile.Write(LastCheckpointPath, stream =>
+        {
+            using var best = File.OpenRead(BestCheckpointPath);
+            best.CopyTo(stream);
+        });
     }
 
     /// <summary>last.ckpt inside an epoch, after <paramref name="iteration"/> steps in all.</summary>
@@ -283,11 +296,13 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         WriteLastCheckpoint();
     }
 
-    void WriteLastCheckpoint()
+    void WriteLastCheckpoint() => Checkpoint.Write(LastCheckpointPath, CheckpointContent(), model, optimizer);
+
+    JsonObject CheckpointContent()
     {
         var content = (JsonObject)header.DeepClone();
         content["training"] = State.ToJson();
-        Checkpoint.Write(LastCheckpointPath, content, model, optimizer);
+        return content;
     }
 
     /// <summary>Puts torch's CPU generator back where a partial-epoch checkpoint left it (checked by <see cref="Restore"/>).</summary>

@@ -167,8 +167,12 @@ public sealed record DataCheckOptions(bool DecodeImages = true, IProgress<(int D
 public static class DataCheckFormats
 {
     public static IReadOnlyList<DataCheckFormat> All { get; } =
-        DetectionFormats.All.Select(f => new DataCheckFormat(f.Name, "detection", f.Layout,
-            (root, options) => DetectionDataCheck.Run(root, f, options))).ToArray();
+    [
+        .. DetectionFormats.All.Select(f => new DataCheckFormat(f.Name, "detection", f.Layout,
+            (root, options) => DetectionDataCheck.Run(root, f, options))),
+        // segmentation layouts (voc-seg, cityscapes, masks) go here: a check that fills ClassUnit = "pixels",
+        // Objects = null and reports its problems with the same IssueKinds
+    ];
 
     public static DataCheckFormat Get(string name) =>
         All.FirstOrDefault(f => f.Name == name)

@@ -1,23 +1,14 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using PixelBox.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PixelBox.Data;
 
-/// <summary>The objects of one image of a batch: Boxes float32 [n, 4] (x0, y0, x1, y1 in pixels of the batch image), Labels int64 [n].</summary>
-public sealed record DetectionTarget(Tensor Boxes, Tensor Labels) : IDisposable
-{
-    public void Dispose()
-    {
-        Boxes.Dispose();
-        Labels.Dispose();
-    }
-}
-
 /// <summary>
 /// A batch of Size x Size images: Images float32 [N, 3, S, S] normalised, one <see cref="DetectionTarget"/> per image
-/// (ragged), the sample ids, and for unaugmented batches the letterbox of each image (to map predictions back to the
+/// (ragged, the detector contract's targets), the sample ids, and for unaugmented batches the letterbox of each image (to map predictions back to the
 /// original pixels; null entries for augmented ones). The consumer owns it: dispose it when the step is done.
 /// </summary>
 public sealed record DetectionBatch(Tensor Images, IReadOnlyList<DetectionTarget> Targets, string[] Ids, LetterboxTransform?[] Letterboxes) : IDisposable
