@@ -1,3 +1,4 @@
+using PixelBox.Models.Detection.Yolo;
 using PixelBox.Models.Segmentation;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -37,11 +38,34 @@ public sealed record ModelEntry(
             ? (SegmentationModel)Create(numClasses, inChannels, device)
             : throw new InputException($"model '{Name}' is a {Task} model, not a segmentation model");
 
-    /// <summary>A freshly initialised detection model; a user error when this entry is another task's.</summary>
-    public DetectionModel CreateDetection(int numClasses, int inChannels, Device? device = null) =>
-        Task == ModelTasks.Detection
-            ? (DetectionModel)Create(numClasses, inChannels, device)
-            : throw new InputException($"model '{Name}' is a {Task} model, not a detection model");
+    /// <summary>
+    /// Builds a detection model with given pre/post-processing (the input size may shape the initialisation,
+    /// e.g. YOLO's class-prior biases); entries of other tasks leave it null.
+    /// </summary>
+    public Func<int, int, DetectionSettings?, Device?, DetectionModel>? DetectionFactory { get; init; }
+
+    /// <summary>A freshly initialised detection model with <paramref name="settings"/> (null: the model's
+    /// defaults); a user error when this entry is another task's.</summary>
+    public DetectionModel CreateDetection(int numClasses, int inChannels, DetectionSettings? settings = null, Device? device = null)
+    {
+        if (Task != ModelTasks.Detection)
+            throw new InputException($"model '{Name}' is a {Task} model, not a detection model");
+        if (DetectionFactory is not null)
+            return DetectionFactory(numClasses, inChannels, settings, device);
+        var model = (DetectionModel)Create(numClasses, inChannels, device);
+        if (settings is not null)
+            model.Settings = settings;
+        return model;
+    }
+
+    /// <summary>An entry of a detection model built by <paramref name="factory"/> (settings null: its defaults).</summary>
+    public static ModelEntry Detection(string name, string paper, string inputSizeRule, int defaultNumClasses, int defaultInChannels,
+        Func<int, int, DetectionSettings?, Device?, DetectionModel> factory) =>
+        new(name, ModelTasks.Detection, paper, inputSizeRule, defaultNumClasses, defaultInChannels,
+            (classes, channels, device) => factory(classes, channels, null, device))
+        {
+            DetectionFactory = factory,
+        };
 }
 
 /// <summary>Every model by name: <c>ModelRegistry.Get("unet-same").Create(numClasses, 3)</c>.</summary>
@@ -50,6 +74,12 @@ public static class ModelRegistry
     const string UNetPaper = "Ronneberger, Fischer & Brox, MICCAI 2015";
     const string FcnPaper = "Long, Shelhamer & Darrell, CVPR 2015";
     const string FcnSizes = "any side; out = in";
+    const string YoloPaper = "YOLOv8, Jocher, Chaurasia & Qiu (ultralytics) 2023; task-aligned assignment: Feng et al., ICCV 2021";
+    const string YoloSizes = "sides 32k (default 640, letterboxed); out: boxes";
+
+    static ModelEntry Yolo(string name, YoloScale scale) =>
+        ModelEntry.Detection(name, YoloPaper + $" (size {scale.Name})", YoloSizes, 80, 3,
+            (classes, channels, settings, device) => new YoloV8(scale, classes, channels, settings, device));
 
     public static IReadOnlyList<ModelEntry> All { get; } =
     [
@@ -65,6 +95,8 @@ public static class ModelRegistry
             (classes, channels, device) => Fcn.Fcn16s(classes, channels, device)),
         new("fcn8s", ModelTasks.Segmentation, FcnPaper, FcnSizes, 21, 3,
             (classes, channels, device) => Fcn.Fcn8s(classes, channels, device)),
+        Yolo("yolo", YoloScale.N),
+        .. YoloScale.All.Select(scale => Yolo("yolo-" + scale.Name, scale)),
     ];
 
     public static IEnumerable<string> Names => All.Select(e => e.Name);
