@@ -1,4 +1,7 @@
+using PixelBox.Models.Detection.OverFeat;
+using PixelBox.Models.Detection.Ssd;
 using PixelBox.Models.Detection.Yolo;
+using PixelBox.Models.Detection.YoloV1;
 using PixelBox.Models.Segmentation;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -77,6 +80,12 @@ public static class ModelRegistry
     const string YoloPaper = "YOLOv8, Jocher, Chaurasia & Qiu (ultralytics) 2023; task-aligned assignment: Feng et al., ICCV 2021";
     const string YoloSizes = "sides 32k (default 640, letterboxed); out: boxes";
 
+    const string SsdPaper = "Liu et al., ECCV 2016 (SSD)";
+    const string SsdLitePaper = "Sandler et al., CVPR 2018 (SSDlite); Howard et al., ICCV 2019 (MobileNetV3)";
+
+    const string OverFeatPaper = "Sermanet et al., ICLR 2014 (OverFeat)";
+    const string YoloV1Paper = "Redmon, Divvala, Girshick & Farhadi, CVPR 2016 (YOLOv1)";
+
     static ModelEntry Yolo(string name, YoloScale scale) =>
         ModelEntry.Detection(name, YoloPaper + $" (size {scale.Name})", YoloSizes, 80, 3,
             (classes, channels, settings, device) => new YoloV8(scale, classes, channels, settings, device));
@@ -97,6 +106,21 @@ public static class ModelRegistry
             (classes, channels, device) => Fcn.Fcn8s(classes, channels, device)),
         Yolo("yolo", YoloScale.N),
         .. YoloScale.All.Select(scale => Yolo("yolo-" + scale.Name, scale)),
+        ModelEntry.Detection("overfeat", OverFeatPaper + ", CPU-sized layout",
+            "64x64 native (any side >= 64), stretched; 32-px windows every 8 px on a 5-image pyramid", 4, 3,
+            (classes, channels, settings, device) => new OverFeatDetector(OverFeatLayout.Cpu, classes, channels, settings, device)),
+        ModelEntry.Detection("overfeat-fast", OverFeatPaper + ", the \"fast\" model (Table 1)",
+            "461x461 native, stretched; 231-px windows every 32 px on the paper's 6-image pyramid", 200, 3,
+            (classes, channels, settings, device) => new OverFeatDetector(OverFeatLayout.Fast, classes, channels, settings, device)),
+        ModelEntry.Detection("yolov1", YoloV1Paper + ", CPU-sized backbone",
+            "112x112 (fixed: 7x7 grid, fully connected head), stretched", 20, 3,
+            (classes, channels, settings, device) => new YoloV1Detector(YoloV1Layout.Cpu, classes, channels, settings, device)),
+        ModelEntry.Detection("yolov1-paper", YoloV1Paper + ", the 24-convolution network (Fig. 3)",
+            "448x448 (fixed: 7x7 grid, fully connected head), stretched", 20, 3,
+            (classes, channels, settings, device) => new YoloV1Detector(YoloV1Layout.Paper, classes, channels, settings, device)),
+        ModelEntry.Detection("ssd300-vgg16", SsdPaper + "; torchvision ssd300_vgg16",
+            "300x300 (fixed), stretched; 8,732 default boxes; classes + background", 90, 3,
+            (classes, channels, settings, device) => Ssd.Ssd300Vgg16(classes, channels, settings, device)),
     ];
 
     public static IEnumerable<string> Names => All.Select(e => e.Name);
