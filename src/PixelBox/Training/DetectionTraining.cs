@@ -4,7 +4,6 @@ using PixelBox.Data;
 using PixelBox.Models;
 using TorchSharp;
 using static TorchSharp.torch;
-using ModelTarget = PixelBox.Models.DetectionTarget;
 
 namespace PixelBox.Training;
 
@@ -200,12 +199,7 @@ public sealed class DetectionTraining : IDisposable
 
     public TrainingState Run(CancellationToken cancellation = default) => Trainer.Run(cancellation);
 
-    TrainingLoss Loss(DetectionBatch batch)
-    {
-        // the batch owns the target tensors; the model's target type only views them
-        var targets = batch.Targets.Select(t => new ModelTarget(t.Boxes, t.Labels)).ToList();
-        return TrainingLoss.Sum([.. Model.Losses(batch.Images, targets)]);
-    }
+    TrainingLoss Loss(DetectionBatch batch) => TrainingLoss.Sum([.. Model.Losses(batch.Images, batch.Targets)]);
 
     public void Dispose()
     {

@@ -8,13 +8,13 @@ public class ModelRegistryTests
 {
     [Fact]
     public void ListsTheSpecNamesInOrder() =>
-        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s"], ModelRegistry.Names);
+        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s", "yolo", "yolo-n", "yolo-s", "yolo-m", "yolo-l", "yolo-x"], ModelRegistry.Names);
 
     [Fact]
     public void UnknownNameIsAUserErrorListingTheKnownOnes()
     {
         var e = Assert.Throws<InputException>(() => ModelRegistry.Get("unet2"));
-        Assert.Equal("unknown model 'unet2' (known: unet, unet-same, fcn32s, fcn16s, fcn8s)", e.Message);
+        Assert.Equal("unknown model 'unet2' (known: unet, unet-same, fcn32s, fcn16s, fcn8s, yolo, yolo-n, yolo-s, yolo-m, yolo-l, yolo-x)", e.Message);
     }
 
     [Fact]

@@ -23,7 +23,8 @@ public class ModelsCommandTests
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(output);
         var rows = doc.RootElement.EnumerateArray().ToList();
-        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s"], rows.Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s", "yolo", "yolo-n", "yolo-s", "yolo-m", "yolo-l", "yolo-x"],
+            rows.Select(r => r.GetProperty("name").GetString()));
         Assert.All(rows, r => Assert.Equal(
             ["name", "task", "params", "num_classes", "in_channels"], r.EnumerateObject().Select(p => p.Name)));
         var unet = rows[0];
@@ -34,6 +35,9 @@ public class ModelsCommandTests
         Assert.Equal(134_815_994, rows[3].GetProperty("params").GetInt64());
         Assert.Equal(134_489_759, rows[4].GetProperty("params").GetInt64());
         Assert.Equal("segmentation", rows[4].GetProperty("task").GetString());
+        // ultralytics' YOLOv8n and YOLOv8s with 80 classes
+        Assert.Equal(("detection", 3_157_200, 80), (rows[5].GetProperty("task").GetString(), rows[5].GetProperty("params").GetInt64(), rows[5].GetProperty("num_classes").GetInt32()));
+        Assert.Equal(11_166_560, rows[7].GetProperty("params").GetInt64());
     }
 
     [Fact]
@@ -58,6 +62,7 @@ public class ModelsCommandTests
         Assert.Contains("31,030,658", output);
         Assert.Contains("134,489,759", output);
         Assert.Contains("Long, Shelhamer & Darrell, CVPR 2015", output);
+        Assert.Contains("3,157,200", output);
     }
 
     [Fact]

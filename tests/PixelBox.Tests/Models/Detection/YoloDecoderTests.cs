@@ -67,6 +67,8 @@ public class YoloDecoderTests
     public void ScoresAtOrBelowTheThresholdAreDropped()
     {
         var level = new Level(1, 1, 4, 4);
+        level.Sides(0, 0, 0, left: [0], top: [0], right: [1], bottom: [1]);
+        level.Sides(0, 3, 3, left: [0], top: [0], right: [1], bottom: [1]);
         level.Score(0, 0, 0, 0, 0.3);
         level.Score(0, 3, 3, 0, 0.2);
         Assert.Single(Decode(1, Settings(threshold: 0.25), 128, level));

@@ -35,7 +35,7 @@ public class YoloLossTests
         using var head = new YoloHead(1, [16], Bins);
         var loss = new YoloLoss(1, head, [8]);
         using var target = new DetectionTarget(tensor(new float[] { 4, 4, 28, 28 }, [1, 4]), tensor(new long[] { 0 }));
-        return loss.Compute([output], [target], new ImageSize(32, 32)).ToDictionary(p => p.Name, p => p.Value.item<double>());
+        return loss.Compute([output], [target], new ImageSize(32, 32)).ToDictionary(p => p.Name, p => (double)p.Value.item<float>());
     }
 
     [Fact]
