@@ -7,7 +7,7 @@ namespace PixelBox.Models.Detection.Ssd;
 
 /// <summary>
 /// SSD, the single-shot multibox detector (Liu et al., ECCV 2016), as torchvision 0.14's <c>SSD</c> class:
-/// a backbone returning several feature maps (<see cref="SsdVgg16Backbone"/>, <c>SsdLiteMobileNetV3Backbone</c>),
+/// a backbone returning several feature maps (<see cref="SsdVgg16Backbone"/>, <see cref="SsdLiteMobileNetV3Backbone"/>),
 /// a head predicting, for every default box of every cell of every map, classes + 1 scores (background first)
 /// and 4 box codes (<see cref="SsdHead"/>), the default boxes (<see cref="DefaultBoxGenerator"/>), and:
 /// <code>
@@ -19,7 +19,7 @@ namespace PixelBox.Models.Detection.Ssd;
 ///               threshold, the top-k of them; class-wise NMS; the best detections (<see cref="SsdDecoder"/>)
 /// </code>
 /// Labels are PixelBox's (0..NumClasses-1, no background): torchvision's label = PixelBox label + 1.
-/// Builders: <see cref="Ssd300Vgg16"/> (ssd300_vgg16) and <c>SsdLite320MobileNetV3Large</c>
+/// Builders: <see cref="Ssd300Vgg16"/> (ssd300_vgg16) and <see cref="SsdLite320MobileNetV3Large"/>
 /// (ssdlite320_mobilenet_v3_large); state-dict keys are torchvision's (<c>backbone.*</c>, <c>head.*</c>).
 /// </summary>
 public sealed class Ssd : DetectionModel
@@ -85,6 +85,23 @@ public sealed class Ssd : DetectionModel
         var backbone = new SsdVgg16Backbone(inChannels, device);
         return new Ssd("SSD300-VGG16", backbone, anchors => SsdHead.Plain(backbone.OutChannels, anchors, numClasses + 1, device),
             DefaultBoxGenerator.Ssd300(), numClasses, inChannels, settings);
+    }
+
+    /// <summary>
+    /// torchvision's <c>ssdlite320_mobilenet_v3_large(num_classes = numClasses + 1)</c> as built without ImageNet
+    /// weights (the configuration of its COCO checkpoint): MobileNetV3-Large with the reduced tail, the C4
+    /// expansion and the last layer as the first two maps, four extra depthwise blocks, SSDlite's depthwise
+    /// head, 6 default boxes per cell on each of six maps (aspect ratios 2 and 3, scales 0.2 .. 0.95), BatchNorm
+    /// eps 0.001 / momentum 0.03. 3,440,060 parameters for COCO's 90 classes. Any input side from 193 (native 320).
+    /// </summary>
+    public static Ssd SsdLite320MobileNetV3Large(int numClasses, int inChannels = 3, DetectionSettings? settings = null, Device? device = null)
+    {
+        settings ??= SsdLite320Settings();
+        var backbone = new SsdLiteMobileNetV3Backbone(inChannels, device);
+        return new Ssd("SSDlite320-MobileNetV3-Large", backbone,
+            anchors => SsdHead.Lite(backbone.OutChannels, anchors, numClasses + 1, SsdLiteMobileNetV3Backbone.Norm(device), device),
+            new DefaultBoxGenerator([[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2, 3]], minRatio: 0.2, maxRatio: 0.95),
+            numClasses, inChannels, settings);
     }
 
     public override IDetectionDecoder Decoder => decoder;
