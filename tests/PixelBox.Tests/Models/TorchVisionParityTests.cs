@@ -33,7 +33,7 @@ public class TorchVisionParityTests(TorchVisionReferences references, ITestOutpu
     {
         SegmentationModel model = caseName == "deeplabv3-resnet50-aux"
             ? DeepLabV3.ResNet50(Classes, auxHead: true)
-            : ModelRegistry.Get(caseName).Create(Classes, 3);
+            : ModelRegistry.Get(caseName).CreateSegmentation(Classes, 3);
         ModelParity.Check(references, caseName, model, log);
     }
 }

@@ -22,7 +22,7 @@ public class ZooParityTests(ZooReferences references, ITestOutputHelper log) : I
     {
         SegmentationModel model = caseName == "pspnet-resnet50-aux"
             ? PspNet.ResNet50(Classes, auxHead: true)
-            : ModelRegistry.Get(caseName).Create(Classes, 3);
+            : ModelRegistry.Get(caseName).CreateSegmentation(Classes, 3);
         ModelParity.Check(references, caseName, model, log);
     }
 }

@@ -54,7 +54,7 @@ public class ZooTrainingTests
     [InlineData("hrnetv2-w18", 4)]
     [InlineData("hrnetv2-w48", 3)]
     public void TrainsAFewStepsOnShapes(string name, int channels) =>
-        AssertTrains(ModelRegistry.Get(name).Create(Classes, channels), channels, withAux: false);
+        AssertTrains(ModelRegistry.Get(name).CreateSegmentation(Classes, channels), channels, withAux: false);
 
     [Theory]
     [InlineData("deeplabv3-resnet50-aux", 3)]
