@@ -38,7 +38,9 @@ public static class CliApp
         new("data", "convert", Commands.DataConvertCommand.Create),
         new("data", "check", Commands.DataCheckCommand.Create),
         new("train", "seg", Commands.TrainSegCommand.Create),
+        new("train", "det", Commands.TrainDetCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
+        new("predict", "det", Commands.PredictDetCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
         new("", "nms", Commands.NmsCommand.Create),
     ];

@@ -1,27 +1,35 @@
 using System.CommandLine;
+using PixelBox.Models;
 using PixelBox.Training;
 using PixelBox.Cli.Shared;
 using Spectre.Console;
 
 namespace PixelBox.Cli.Commands;
 
-/// <summary>`pixelbox demo`: generate Shapes, train unet-same, evaluate, and show where the results are.</summary>
+/// <summary>`pixelbox demo`: generate Shapes, train unet-same (or a detector with --task det), evaluate, and show where the results are.</summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
+        var task = new Option<string>("--task") { Description = "seg (unet-same, mIoU) or det (a detector, COCO AP)", DefaultValueFactory = _ => "seg", HelpName = "seg|det" };
+        task.AcceptOnlyFromAmong("seg", "det");
+        var model = new Option<string?>("--model") { Description = $"--task det: the detector to train (default yolo; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})", HelpName = "NAME" };
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
-        var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => Path.Combine("runs", "demo"), HelpName = "DIR" };
+        var output = new Option<string?>("--out") { Description = "Output folder (default runs/demo, or runs/demo-det with --task det)", HelpName = "DIR" };
         var threads = TorchSetup.ThreadsOption();
-        var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same, evaluate on the validation split, write metrics, overlays and plots.")
+        var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same (--task det: a detector), evaluate on the validation split, write metrics, pictures and plots.")
         {
-            quick, output, threads,
+            task, model, quick, output, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
             TorchSetup.Configure(parse, threads);
+            if (parse.GetValue(task) == "det")
+                return Task.FromResult(RunDetection(parse.GetValue(model), parse.GetValue(quick), parse.GetValue(output) ?? Path.Combine("runs", "demo-det"), cancellation));
+            if (parse.GetValue(model) is not null)
+                throw new InputException("--model", "is for --task det (the segmentation demo trains unet-same)");
             var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
-            var demo = new ShapesDemo(settings, parse.GetValue(output)!);
+            var demo = new ShapesDemo(settings, parse.GetValue(output) ?? Path.Combine("runs", "demo"));
             TrainingDisplay.Say($"PixelBox demo{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                    $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {demo.OutDir}");
             ShapesDemoResult? result = null;
@@ -62,6 +70,80 @@ public static class DemoCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    static int RunDetection(string? model, bool quick, string outDir, CancellationToken cancellation)
+    {
+        var settings = (quick ? DetectionDemoSettings.Quick : DetectionDemoSettings.Full) with { Model = model ?? "yolo" };
+        var entry = ModelRegistry.Get(settings.Model);
+        if (entry.Task != ModelTasks.Detection)
+            throw new InputException("--model", $"'{settings.Model}' is a {entry.Task} model; detectors: {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))}");
+        var demo = new DetectionDemo(settings, outDir);
+        AnsiConsole.MarkupLine($"[bold]PixelBox detection demo[/]{(quick ? " (quick)" : "")}: {settings.Images} Shapes images of " +
+                               $"{settings.ImageSize}x{settings.ImageSize}, {Markup.Escape(settings.Model)} at {settings.InputSize}x{settings.InputSize}, " +
+                               $"{settings.Epochs} epochs -> {Markup.Escape(demo.OutDir)}");
+        DetectionDemoResult? result = null;
+        LiveProgress.Run(context =>
+        {
+            ProgressTask? data = null, training = null, evaluating = null;
+            demo.StageStarted += stage =>
+            {
+                if (context is null) AnsiConsole.MarkupLine($"{stage}...");
+                if (stage == "generating data") data = context?.AddTask("generating data", maxValue: settings.Images);
+                if (stage == "training") training = context?.AddTask("training");
+                if (stage == "evaluating") evaluating = context?.AddTask("evaluating").IsIndeterminate();
+            };
+            demo.DataProgress += (done, _) => data?.Value = done;
+            demo.IterationCompleted += p =>
+            {
+                training?.MaxValue = p.TotalIterations;
+                training?.Value = p.Iteration;
+                training?.Description = TrainingDisplay.StepLine(p);
+            };
+            demo.EpochCompleted += e => AnsiConsole.MarkupLine(TrainingDisplay.EpochLine(e, DetectionTraining.SelectionMetric, "ap50", "ap75"));
+            try
+            {
+                result = demo.Run(cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+            }
+            foreach (var task in new[] { data, training, evaluating })
+                task?.StopTask();
+        });
+        if (result is null)
+        {
+            AnsiConsole.MarkupLine("[yellow]Interrupted.[/]");
+            return ErrorReporting.Interrupted;
+        }
+        Print(result);
+        return 0;
+    }
+
+    static void Print(DetectionDemoResult r)
+    {
+        static string F(double v) => v < 0 ? "-" : $"{v:F4}";
+        var scores = new Table().Title("Validation (COCO bbox)").AddColumn("class").AddColumn(new TableColumn("AP@[.5:.95]").RightAligned());
+        for (int c = 0; c < r.ClassNames.Count; c++)
+            scores.AddRow(Markup.Escape(r.ClassNames[c]), F(r.Val.PerClassAp[c]));
+        scores.AddRow("[bold]AP[/]", $"[bold]{F(r.Val.Ap)}[/]");
+        scores.AddRow("[bold]AP50[/]", $"[bold]{F(r.Val.Ap50)}[/]");
+        scores.AddRow("AP75", F(r.Val.Ap75));
+        scores.AddRow("AP small / medium / large", $"{F(r.Val.ApSmall)} / {F(r.Val.ApMedium)} / {F(r.Val.ApLarge)}");
+        scores.AddRow("trivial baseline AP / AP50", $"{F(r.Baseline.Ap)} / {F(r.Baseline.Ap50)}");
+        AnsiConsole.Write(scores);
+        AnsiConsole.MarkupLine($"{r.Epochs} epochs in {TrainingDisplay.Format(TimeSpan.FromSeconds(r.TrainSeconds))}");
+
+        var files = new Table().AddColumn("output").AddColumn("path");
+        files.AddRow("metrics", Markup.Escape(r.MetricsPath));
+        files.AddRow("validation ground truth (COCO)", Markup.Escape(r.GroundTruthPath));
+        files.AddRow("validation detections (COCO results)", Markup.Escape(r.PredictionsPath));
+        files.AddRow("checkpoint", Markup.Escape(r.CheckpointPath));
+        files.AddRow("training curves", Markup.Escape(r.CurvesPath));
+        files.AddRow("PR curves, AP per class", Markup.Escape(r.PlotsDir));
+        files.AddRow("pictures (truth | detections)", Markup.Escape(Path.GetDirectoryName(r.PicturePaths.FirstOrDefault() ?? r.OutDir)!));
+        AnsiConsole.Write(files);
+        AnsiConsole.MarkupLine($"Check: pixelbox eval coco --gt {Markup.Escape(r.GroundTruthPath)} --dt {Markup.Escape(r.PredictionsPath)}");
     }
 
     static void Print(ShapesDemoResult r)

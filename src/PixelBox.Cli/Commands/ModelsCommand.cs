@@ -10,8 +10,8 @@ namespace PixelBox.Cli.Commands;
 /// <summary>`pixelbox models`: every registered model with its parameter count, input-size rule and paper.</summary>
 public static class ModelsCommand
 {
-    /// <summary>One listed model; <c>--json</c> writes name, task, params, num_classes and in_channels.</summary>
-    sealed record Row(string Name, string Task, long Params, int NumClasses, int InChannels, string InputSizeRule, string Paper);
+    /// <summary>One listed model; <c>--json</c> writes name, task, params, num_classes, in_channels and output_stride.</summary>
+    sealed record Row(string Name, string Task, long Params, int NumClasses, int InChannels, int? OutputStride, string InputSizeRule, string Paper);
 
     public static Command Create()
     {
@@ -46,29 +46,32 @@ public static class ModelsCommand
             var (classes, channels) = (numClasses ?? entry.DefaultNumClasses, inChannels ?? entry.DefaultInChannels);
             using var model = entry.Create(classes, channels, META);
             var count = model.parameters().Sum(p => p.numel());
-            return new Row(entry.Name, entry.Task, count, classes, channels, entry.InputSizeRule, entry.Paper);
+            return new Row(entry.Name, entry.Task, count, classes, channels, entry.OutputStride, entry.InputSizeRule, entry.Paper);
         }),
     ];
 
     static void WriteJson(TextWriter output, List<Row> rows)
     {
-        var list = rows.Select(r => new { name = r.Name, task = r.Task, @params = r.Params, num_classes = r.NumClasses, in_channels = r.InChannels });
+        var list = rows.Select(r => new
+        {
+            name = r.Name, task = r.Task, @params = r.Params, num_classes = r.NumClasses, in_channels = r.InChannels, output_stride = r.OutputStride,
+        });
         output.WriteLine(JsonSerializer.Serialize(list, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     static void WriteTable(TextWriter output, List<Row> rows)
     {
-        var table = new Table().AddColumns("Model", "Task", "Parameters", "Classes", "In ch.", "Input size", "Paper");
-        for (var i = 0; i < 5; i++)
+        var table = new Table().AddColumns("Model", "Task", "Parameters", "Classes", "In ch.", "Stride", "Input size", "Paper");
+        for (var i = 0; i < 6; i++)
             table.Columns[i].NoWrap();
         table.Columns[2].RightAligned();
         foreach (var r in rows)
             table.AddRow(
                 Markup.Escape(r.Name), r.Task, r.Params.ToString("N0"), r.NumClasses.ToString(), r.InChannels.ToString(),
-                Markup.Escape(r.InputSizeRule), Markup.Escape(r.Paper));
+                r.OutputStride?.ToString() ?? "-", Markup.Escape(r.InputSizeRule), Markup.Escape(r.Paper));
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         if (Console.IsOutputRedirected || output != Console.Out)
-            console.Profile.Width = 160; // no terminal to ask: lay the table out on one line per model
+            console.Profile.Width = 240; // no terminal to ask: lay the table out on one line per model
         console.Write(table);
     }
 }

@@ -163,6 +163,56 @@ public sealed class DefaultBoxGenerator
         return cat(maps, 0).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// <see cref="Generate"/> in plain C# (no libtorch, for decoders of raw outputs from any runtime): the same
+    /// float32 operations in the same order, so the values are bit-identical, [N * 4] xyxy pixels.
+    /// </summary>
+    public float[] GenerateValues(long imageHeight, long imageWidth, IReadOnlyList<GridSize> featureMaps)
+    {
+        if (featureMaps.Count != _whPairs.Length)
+            throw new ArgumentException($"{featureMaps.Count} feature maps for default boxes defined on {_whPairs.Length}");
+        long total = 0;
+        for (int k = 0; k < featureMaps.Count; k++)
+            total += featureMaps[k].Height * featureMaps[k].Width * (_whPairs[k].Length / 2);
+        var boxes = new float[total * 4];
+        float width = imageWidth, height = imageHeight;
+        long o = 0;
+        for (int k = 0; k < featureMaps.Count; k++)
+        {
+            var (fh, fw) = (featureMaps[k].Height, featureMaps[k].Width);
+            float xf, yf;
+            if (_steps is not null)
+                (xf, yf) = ((float)(imageWidth / (double)_steps[k]), (float)(imageHeight / (double)_steps[k]));
+            else
+                (xf, yf) = (fw, fh);
+            int pairs = _whPairs[k].Length / 2;
+            var (halfW, halfH) = (new float[pairs], new float[pairs]);
+            for (int p = 0; p < pairs; p++)
+            {
+                float w = (float)_whPairs[k][2 * p], h = (float)_whPairs[k][2 * p + 1];
+                if (Clip)
+                    (w, h) = (Math.Clamp(w, 0f, 1f), Math.Clamp(h, 0f, 1f));
+                (halfW[p], halfH[p]) = (0.5f * w, 0.5f * h);
+            }
+            for (long i = 0; i < fh; i++)
+            {
+                float cy = (float)(i + 0.5) / yf;
+                for (long j = 0; j < fw; j++)
+                {
+                    float cx = (float)(j + 0.5) / xf;
+                    for (int p = 0; p < pairs; p++, o += 4)
+                    {
+                        boxes[o] = (cx - halfW[p]) * width;
+                        boxes[o + 1] = (cy - halfH[p]) * height;
+                        boxes[o + 2] = (cx + halfW[p]) * width;
+                        boxes[o + 3] = (cy + halfH[p]) * height;
+                    }
+                }
+            }
+        }
+        return boxes;
+    }
+
     /// <summary>The default boxes in pixels, xyxy, [N, 4] float32 (what SSD matches and decodes against).</summary>
     public Tensor Generate(long imageHeight, long imageWidth, IReadOnlyList<GridSize> featureMaps)
     {

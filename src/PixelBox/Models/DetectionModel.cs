@@ -97,7 +97,7 @@ public interface IDetectionDecoder
 }
 
 /// <summary>One detection: a box (x1, y1, x2, y2) in pixels, its score and class label (0..NumClasses-1).</summary>
-public readonly record struct Detection(float X1, float Y1, float X2, float Y2, float Score, int Label);
+public readonly record struct DetectedObject(float X1, float Y1, float X2, float Y2, float Score, int Label);
 
 /// <summary>The detections of one image, highest score first.</summary>
-public sealed record ImageDetections(IReadOnlyList<Detection> Detections);
+public sealed record ImageDetections(IReadOnlyList<DetectedObject> Detections);

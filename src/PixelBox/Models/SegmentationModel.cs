@@ -10,6 +10,9 @@ namespace PixelBox.Models;
 /// </summary>
 public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Before any model exists: libtorch's oneDNN convolutions are checked (and turned off where wrong).</summary>
+    static SegmentationModel() => Interop.OneDnnConvolutionGuard.Ensure();
+
     protected SegmentationModel(string name, int numClasses, int inChannels) : base(name)
     {
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "at least one class");

@@ -161,6 +161,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         var options = State.Options;
         var trainClock = new Stopwatch();
         long sessionSteps = 0;
+        // no collection while a step's torch calls run (TorchSharp's temporary Scalars, see NoGcRegion)
+        using var noGc = new Interop.NoGcRegion();
 
         for (int epoch = State.Epoch + 1; epoch <= TotalEpochs; epoch++)
         {
@@ -183,6 +185,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                 {
                     if (cancellation.IsCancellationRequested)
                     {
+                        noGc.End();
                         if (sums.Steps > (partial?.Steps ?? 0))
                             WritePartialCheckpoint(iteration, sums, secondsBefore + epochClock.Elapsed.TotalSeconds);
                         cancellation.ThrowIfCancellationRequested();
@@ -192,6 +195,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                             $"epoch {epoch} yielded {sums.Steps} batches, fewer than the announced {data.BatchesPerEpoch}");
                     rate = schedule.At(iteration);
                     (double Total, (string Name, double Value)[] Parts) values;
+                    noGc.Ensure();
                     using (var batch = batches.Current)
                         values = Step(batch, rate);
                     if (!double.IsFinite(values.Total))
@@ -208,6 +212,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                 }
             }
             trainClock.Stop();
+            noGc.End();
 
             var metrics = Validate();
             bool isBest;

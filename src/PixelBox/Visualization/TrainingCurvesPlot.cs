@@ -3,7 +3,8 @@ using ScottPlot;
 
 namespace PixelBox.Visualization;
 
-/// <summary>The curves of a run: training loss per epoch above, the validation selection metric below.</summary>
+/// <summary>The curves of a run: training loss per epoch above (and each named part of a loss made of parts,
+/// e.g. a detector's box, cls and dfl), the validation selection metric below.</summary>
 public static class TrainingCurvesPlot
 {
     public static void Save(IReadOnlyList<EpochSummary> history, string metricName, string path, int width = 900, int height = 700)
@@ -15,6 +16,14 @@ public static class TrainingCurvesPlot
         var lossPlot = figure.GetPlot(0);
         var lossLine = lossPlot.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
         lossLine.LegendText = "train loss";
+        var partNames = history.Where(h => h.LossParts is not null).SelectMany(h => h.LossParts!.Keys).Distinct().ToList();
+        foreach (var part in partNames)
+        {
+            var withPart = history.Where(h => h.LossParts?.ContainsKey(part) == true).ToArray();
+            var partLine = lossPlot.Add.Scatter(withPart.Select(h => (double)h.Epoch).ToArray(), withPart.Select(h => h.LossParts![part]).ToArray());
+            partLine.LegendText = part;
+            partLine.LinePattern = LinePattern.Dashed;
+        }
         lossPlot.Legend.Alignment = Alignment.UpperRight; // a falling loss leaves that corner free
         lossPlot.Title("Training loss");
         lossPlot.XLabel("epoch");

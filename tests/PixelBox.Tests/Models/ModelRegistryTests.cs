@@ -8,13 +8,18 @@ public class ModelRegistryTests
 {
     [Fact]
     public void ListsTheSpecNamesInOrder() =>
-        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s"], ModelRegistry.Names);
+        Assert.Equal(
+            ["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s", "segnet", "fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101",
+            "deeplabv3-mobilenet-v3-large", "lraspp-mobilenet-v3-large", "deeplabv3plus-resnet50", "deeplabv3plus-resnet101", "pspnet-resnet50",
+            "pspnet-resnet101", "hrnetv2-w18", "hrnetv2-w48", "yolo", "yolo-n", "yolo-s", "yolo-m", "yolo-l", "yolo-x",
+            "overfeat", "overfeat-fast", "yolov1", "yolov1-paper", "ssd300-vgg16", "ssdlite320-mobilenet-v3-large"],
+            ModelRegistry.Names);
 
     [Fact]
     public void UnknownNameIsAUserErrorListingTheKnownOnes()
     {
         var e = Assert.Throws<InputException>(() => ModelRegistry.Get("unet2"));
-        Assert.Equal("unknown model 'unet2' (known: unet, unet-same, fcn32s, fcn16s, fcn8s)", e.Message);
+        Assert.StartsWith("unknown model 'unet2' (known: unet, unet-same, fcn32s, fcn16s, fcn8s, segnet, fcn-resnet50, ", e.Message);
     }
 
     [Fact]
@@ -45,8 +50,51 @@ public class ModelRegistryTests
             Assert.Equal(entry.Task == ModelTasks.Segmentation, module is SegmentationModel);
             Assert.Equal((entry.DefaultNumClasses, entry.DefaultInChannels), (classes, channels));
             var model = module;
-            if (entry.Name.StartsWith("fcn"))
+            if (entry.Name is "fcn32s" or "fcn16s" or "fcn8s")
                 Assert.Equal(entry.Name, ((Fcn)model).Variant.ToString().ToLowerInvariant());
         }
+    }
+
+    /// <summary>torchvision's builder names with '-' for '_', each building the matching class.</summary>
+    [Theory]
+    [InlineData("fcn-resnet50", typeof(FcnResNet))]
+    [InlineData("deeplabv3-resnet101", typeof(DeepLabV3))]
+    [InlineData("deeplabv3-mobilenet-v3-large", typeof(DeepLabV3))]
+    [InlineData("lraspp-mobilenet-v3-large", typeof(LrAspp))]
+    [InlineData("segnet", typeof(SegNet))]
+    [InlineData("deeplabv3plus-resnet50", typeof(DeepLabV3Plus))]
+    [InlineData("pspnet-resnet50", typeof(PspNet))]
+    [InlineData("hrnetv2-w48", typeof(HRNetV2))]
+    public void ZooNamesBuildTheirArchitecture(string name, Type type)
+    {
+        using var model = ModelRegistry.Get(name).Create(5, 3, META);
+        Assert.IsType(type, model);
+    }
+
+    [Fact]
+    public void EveryEntryStatesItsOutputStride()
+    {
+        var strides = ModelRegistry.All.ToDictionary(e => e.Name, e => e.OutputStride);
+        Assert.All(strides.Values, s => Assert.NotNull(s));
+        Assert.Equal(8, strides["deeplabv3-resnet50"]);
+        Assert.Equal(16, strides["lraspp-mobilenet-v3-large"]);
+        Assert.Equal(16, strides["deeplabv3plus-resnet101"]);
+        Assert.Equal(4, strides["hrnetv2-w18"]);
+        using var backbone = ((DeepLabV3)ModelRegistry.Get("deeplabv3-resnet50").Create(21, 3, META)).Backbone;
+        Assert.Equal(8, backbone["out"].Stride);
+    }
+
+    /// <summary>The aux rule: the registry's default configuration has no auxiliary head.</summary>
+    [Fact]
+    public void RegistryModelsHaveNoAuxiliaryHead()
+    {
+        foreach (var name in new[] { "fcn-resnet50", "deeplabv3-resnet50", "deeplabv3-mobilenet-v3-large" })
+        {
+            using var model = (SimpleSegmentationModel)ModelRegistry.Get(name).Create(21, 3, META);
+            Assert.False(model.HasAuxClassifier);
+            Assert.DoesNotContain(model.state_dict().Keys, k => k.StartsWith("aux_classifier."));
+        }
+        using var psp = (PspNet)ModelRegistry.Get("pspnet-resnet50").Create(21, 3, META);
+        Assert.False(psp.HasAuxClassifier);
     }
 }

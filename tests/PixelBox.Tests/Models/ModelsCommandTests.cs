@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PixelBox.Cli;
+using PixelBox.Models;
 
 namespace PixelBox.Tests.Models;
 
@@ -23,9 +24,10 @@ public class ModelsCommandTests
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(output);
         var rows = doc.RootElement.EnumerateArray().ToList();
-        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s"], rows.Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(["unet", "unet-same", "fcn32s", "fcn16s", "fcn8s"], rows.Take(5).Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(ModelRegistry.Names, rows.Select(r => r.GetProperty("name").GetString()));
         Assert.All(rows, r => Assert.Equal(
-            ["name", "task", "params", "num_classes", "in_channels"], r.EnumerateObject().Select(p => p.Name)));
+            ["name", "task", "params", "num_classes", "in_channels", "output_stride"], r.EnumerateObject().Select(p => p.Name)));
         var unet = rows[0];
         Assert.Equal(31_030_658, unet.GetProperty("params").GetInt64());
         Assert.Equal(2, unet.GetProperty("num_classes").GetInt32());
@@ -34,6 +36,17 @@ public class ModelsCommandTests
         Assert.Equal(134_815_994, rows[3].GetProperty("params").GetInt64());
         Assert.Equal(134_489_759, rows[4].GetProperty("params").GetInt64());
         Assert.Equal("segmentation", rows[4].GetProperty("task").GetString());
+        var byName = rows.ToDictionary(r => r.GetProperty("name").GetString()!);
+        Assert.Equal(39_638_869, byName["deeplabv3-resnet50"].GetProperty("params").GetInt64());
+        Assert.Equal(3_221_538, byName["lraspp-mobilenet-v3-large"].GetProperty("params").GetInt64());
+        Assert.Equal(19, byName["hrnetv2-w48"].GetProperty("num_classes").GetInt32());
+        Assert.Equal(8, byName["pspnet-resnet50"].GetProperty("output_stride").GetInt32());
+        // ultralytics' YOLOv8n and YOLOv8s with 80 classes
+        Assert.Equal(("detection", 3_157_200L, 80), (byName["yolo"].GetProperty("task").GetString(), byName["yolo"].GetProperty("params").GetInt64(), byName["yolo"].GetProperty("num_classes").GetInt32()));
+        Assert.Equal(11_166_560, byName["yolo-s"].GetProperty("params").GetInt64());
+        // torchvision's COCO detectors: 90 object classes (num_classes 91 with background)
+        Assert.Equal(35_641_826, byName["ssd300-vgg16"].GetProperty("params").GetInt64());
+        Assert.Equal(3_440_060, byName["ssdlite320-mobilenet-v3-large"].GetProperty("params").GetInt64());
     }
 
     [Fact]
@@ -58,6 +71,7 @@ public class ModelsCommandTests
         Assert.Contains("31,030,658", output);
         Assert.Contains("134,489,759", output);
         Assert.Contains("Long, Shelhamer & Darrell, CVPR 2015", output);
+        Assert.Contains("3,157,200", output);
     }
 
     [Fact]
