@@ -12,6 +12,31 @@ namespace PixelBox.Inference;
 /// <summary>The files written for one input image.</summary>
 public sealed record PredictedImage(string Input, string Mask, string Overlay, int Width, int Height);
 
+/// <summary>A segmentation model ready to predict images, whatever runs it (libtorch or ONNX Runtime).</summary>
+public interface ISegmentationPredictor : IDisposable
+{
+    SegmentationModelInfo Info { get; }
+
+    /// <summary>The predicted index mask of one RGB image, at its size.</summary>
+    IndexMask Predict(RgbImage image);
+
+    /// <summary>
+    /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
+    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>.
+    /// </summary>
+    PredictedImage PredictFile(string imagePath, string outDir)
+    {
+        var image = RgbImageFile.Read(imagePath);
+        var mask = Predict(image);
+        var stem = Path.GetFileNameWithoutExtension(imagePath);
+        var maskPath = Path.Combine(outDir, stem + ".png");
+        var overlayPath = Path.Combine(outDir, stem + "_overlay.png");
+        IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
+        RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
+        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
+    }
+}
+
 /// <summary>
 /// Runs a segmentation model on images of any size and takes the arg-max class per pixel. A model whose
 /// output is as large as its input (unet-same, FCN) gets each side padded up to the nearest size it
@@ -19,7 +44,7 @@ public sealed record PredictedImage(string Input, string Mask, string Overlay, i
 /// back; a model whose output is smaller (the paper's valid U-Net) predicts by overlap-tiling
 /// (<see cref="OverlapTilePredictor"/>).
 /// </summary>
-public sealed class SegmentationPredictor : IDisposable
+public sealed class SegmentationPredictor : ISegmentationPredictor
 {
     const int MaxSizeSearch = 4096;
 
@@ -98,21 +123,8 @@ public sealed class SegmentationPredictor : IDisposable
         return new IndexMask(image.Width, image.Height, bytes.data<byte>().ToArray());
     }
 
-    /// <summary>
-    /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
-    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>.
-    /// </summary>
-    public PredictedImage PredictFile(string imagePath, string outDir)
-    {
-        var image = RgbImageFile.Read(imagePath);
-        var mask = Predict(image);
-        var stem = Path.GetFileNameWithoutExtension(imagePath);
-        var maskPath = Path.Combine(outDir, stem + ".png");
-        var overlayPath = Path.Combine(outDir, stem + "_overlay.png");
-        IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
-        RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
-        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
-    }
+    /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
+    public PredictedImage PredictFile(string imagePath, string outDir) => ((ISegmentationPredictor)this).PredictFile(imagePath, outDir);
 
     /// <summary>The image files an input names: the file itself, or the images directly inside a folder (sorted).</summary>
     public static IReadOnlyList<string> FindImages(string input)
