@@ -28,6 +28,12 @@ public sealed record ModelEntry(
     int DefaultInChannels,
     Func<int, int, Device?, nn.Module> Factory)
 {
+    /// <summary>
+    /// Whether inference runs faster with channels-last (NHWC) weights and activations than NCHW on oneDNN,
+    /// as measured for this architecture (<c>bench inference</c>); predictors use it unless told otherwise.
+    /// </summary>
+    public bool ChannelsLast { get; init; } = true;
+
     /// <summary>A freshly initialised model; pass <c>torch.META</c> as device to get shapes without memory.</summary>
     public nn.Module Create(int numClasses, int inChannels, Device? device = null) => Factory(numClasses, inChannels, device);
 

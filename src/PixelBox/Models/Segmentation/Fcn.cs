@@ -50,9 +50,11 @@ public sealed class Fcn : SegmentationModel, IOnnxExportable
     readonly ConvTranspose2d? upscore_pool4;
     readonly ConvTranspose2d? upscore8;
 
-    public Fcn(FcnVariant variant, int numClasses = 21, int inChannels = 3, Device? device = null)
+    /// <param name="fcChannels">Width of fc6 and fc7 (the paper's 4096; smaller for quick experiments and tests).</param>
+    public Fcn(FcnVariant variant, int numClasses = 21, int inChannels = 3, Device? device = null, int fcChannels = 4096)
         : base(variant.ToString(), numClasses, inChannels)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fcChannels, 1);
         Variant = variant;
         string[] features = variant switch
         {
@@ -61,12 +63,12 @@ public sealed class Fcn : SegmentationModel, IOnnxExportable
             _ => ["pool3", "pool4", "pool5"],
         };
         backbone = new Vgg16Features(inChannels, firstConvPadding: 100, ceilMode: true, features, device);
-        fc6 = nn.Conv2d(512, 4096, kernel_size: 7, device: device);
-        fc7 = nn.Conv2d(4096, 4096, kernel_size: 1, device: device);
+        fc6 = nn.Conv2d(512, fcChannels, kernel_size: 7, device: device);
+        fc7 = nn.Conv2d(fcChannels, fcChannels, kernel_size: 1, device: device);
         drop6 = nn.Dropout(0.5);
         drop7 = nn.Dropout(0.5);
         long c = numClasses;
-        score_fr = nn.Conv2d(4096, c, kernel_size: 1, device: device);
+        score_fr = nn.Conv2d(fcChannels, c, kernel_size: 1, device: device);
         switch (variant)
         {
             case FcnVariant.Fcn32s:
