@@ -37,6 +37,7 @@ public static class CliApp
         new("data", "shapes", Commands.DataShapesCommand.Create),
         new("train", "seg", Commands.TrainSegCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
+        new("export", "onnx", Commands.ExportOnnxCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
     ];
 
@@ -62,6 +63,7 @@ public static class CliApp
             ["data"] = new("data", "Generate or convert datasets."),
             ["train"] = new("train", "Train a model."),
             ["predict"] = new("predict", "Run a trained model on images."),
+            ["export"] = new("export", "Export a trained model for other runtimes."),
         };
         foreach (var leaf in Leaves)
         {

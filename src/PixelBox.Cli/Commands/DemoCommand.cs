@@ -12,15 +12,16 @@ public static class DemoCommand
     {
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => Path.Combine("runs", "demo"), HelpName = "DIR" };
+        var precision = TorchSetup.PrecisionOption("validation and the final evaluation (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
         var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same, evaluate on the validation split, write metrics, overlays and plots.")
         {
-            quick, output, threads,
+            quick, output, precision, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
             TorchSetup.Configure(parse.GetValue(threads));
-            var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
+            var settings = (parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full) with { Precision = parse.GetValue(precision) };
             var demo = new ShapesDemo(settings, parse.GetValue(output)!);
             AnsiConsole.MarkupLine($"[bold]PixelBox demo[/]{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                    $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {Markup.Escape(demo.OutDir)}");

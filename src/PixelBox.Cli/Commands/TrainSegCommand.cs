@@ -39,12 +39,13 @@ public static class TrainSegCommand
         var classWeights = new Option<string>("--class-weights") { Description = "Comma-separated loss weight per class (ce, focal)", HelpName = "W0,W1,..." };
         var workers = new Option<int>("--workers") { Description = "Data loading threads", DefaultValueFactory = _ => 2, HelpName = "N" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data order and augmentation", HelpName = "K" };
+        var precision = TorchSetup.PrecisionOption("the validation each epoch (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
 
         var command = new Command("seg", "Train a semantic segmentation model; writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.jsonl and RUN/curves.png.")
         {
             data, model, width, depth, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
-            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, threads,
+            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, precision, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -53,7 +54,7 @@ public static class TrainSegCommand
             SegmentationTraining run;
             if (parse.GetValue(resume))
             {
-                run = SegmentationTraining.Resume(outDir, parse.GetValue(data));
+                run = SegmentationTraining.Resume(outDir, parse.GetValue(data), TorchSetup.IsGiven(parse, precision) ? parse.GetValue(precision) : null);
                 AnsiConsole.MarkupLine($"Resuming [bold]{Markup.Escape(Path.GetFullPath(outDir))}[/] after epoch {run.Trainer.State.Epoch} (stored options are used)");
             }
             else
@@ -78,6 +79,7 @@ public static class TrainSegCommand
                     ClassWeights = ParseWeights(parse.GetValue(classWeights)),
                     Workers = parse.GetValue(workers),
                     Normalization = Normalization.ImageNet,
+                    ValidationPrecision = parse.GetValue(precision),
                 };
                 var training = new TrainingOptions
                 {

@@ -64,25 +64,75 @@ public static class InferencePrecision
         _ => "auto",
     };
 
-    /// <summary>Converts <paramref name="model"/> in place: bf16 weights (norm layers excepted) and channels-last
-    /// convolution weights, as asked. Put it in eval mode first; it is not meant to train afterwards.</summary>
-    public static void Convert(nn.Module model, Precision precision, bool channelsLast)
+    /// <summary>Relative error (to the largest output) above which a layer's bf16 kernel is taken to be broken.</summary>
+    public const double Bf16ProbeTolerance = 0.05;
+
+    /// <summary>
+    /// Converts <paramref name="model"/> in place: bf16 weights (norm layers excepted) and channels-last convolution
+    /// weights, as asked. Every convolution's bf16 kernel is first checked on a probe input against its float32
+    /// result: libtorch 2.10's CPU kernels for convolutions with one input channel and for transposed
+    /// convolutions with few channels return values tens of per cent off in bf16, so such a layer keeps float32
+    /// weights and casts its input up and its output back down (hooks around its call). Returns the names of
+    /// the layers kept in float32. Put the model in eval mode first; it is not meant to train afterwards.
+    /// </summary>
+    public static IReadOnlyList<string> Convert(nn.Module model, Precision precision, bool channelsLast)
     {
         precision = Resolve(precision);
+        var keptFloat = new List<string>();
         using var noGrad = no_grad();
-        if (precision == Precision.Bf16)
-            foreach (var module in model.modules())
-                if (!module.children().Any() && module is not NormBase && module.parameters(recurse: false).Any())
-                    module.to(ScalarType.BFloat16);
-        if (!channelsLast)
-            return;
-        foreach (var module in model.modules())
+        if (channelsLast)
         {
-            if (module is not Convolution { weight: { } weight } || weight.dim() != 4)
-                continue;
-            using var strided = ChannelsLast(weight);
-            weight.set_(strided);
+            foreach (var module in model.modules())
+            {
+                if (module is not Convolution { weight: { } weight } || weight.dim() != 4)
+                    continue;
+                using var strided = ChannelsLast(weight);
+                weight.set_(strided);
+            }
         }
+        if (precision != Precision.Bf16)
+            return keptFloat;
+        foreach (var (name, module) in model.named_modules())
+        {
+            if (module.children().Any() || module is NormBase || !module.parameters(recurse: false).Any())
+                continue;
+            if (module is Convolution conv && !Bf16Agrees(conv, channelsLast))
+            {
+                conv.register_forward_pre_hook((_, input) => input.to(ScalarType.Float32));
+                conv.register_forward_hook((_, _, output) => output.to(ScalarType.BFloat16));
+                keptFloat.Add(name);
+                continue;
+            }
+            module.to(ScalarType.BFloat16);
+        }
+        return keptFloat;
+    }
+
+    /// <summary>Runs the layer on a small probe input in float32 and in bf16 (converting it); when the bf16 result is
+    /// off by more than <see cref="Bf16ProbeTolerance"/> the layer is put back to its float32 weights and false returned.</summary>
+    static bool Bf16Agrees(Convolution conv, bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        var weight = conv.weight!;
+        long inChannels = conv.transposed ? weight.shape[0] : weight.shape[1] * conv.groups;
+        // A small input: the kernel's extent plus one (an output of 2 x 2 pixels; a transposed convolution: 3 x 3 inputs).
+        long Side(int i) => conv.transposed ? 3 : Math.Max(1, conv.dilation[i] * (conv.kernel_size[i] - 1) + 2 - 2 * (conv.padding?[i] ?? 0));
+        var probe = randn([1, inChannels, Side(0), Side(1)], generator: new Generator(20260101));
+        if (channelsLast)
+            probe = ChannelsLast(probe);
+        var savedWeight = weight.detach().clone();
+        var savedBias = conv.bias?.detach().clone();
+        var reference = conv.forward(probe);
+        conv.to(ScalarType.BFloat16);
+        var result = conv.forward(probe.to(ScalarType.BFloat16)).to(ScalarType.Float32);
+        double scale = reference.abs().max().item<float>();
+        double error = (result - reference).abs().max().item<float>();
+        if (error <= Bf16ProbeTolerance * Math.Max(scale, 1e-12))
+            return true;
+        conv.to(ScalarType.Float32);
+        conv.weight!.copy_(savedWeight);
+        conv.bias?.copy_(savedBias!);
+        return false;
     }
 
     /// <summary>The same values with NHWC strides (a [N, C, H, W] tensor).</summary>
@@ -137,8 +187,11 @@ public sealed class InferenceSegmentationModel : Models.SegmentationModel
         ChannelsLast = channelsLast;
         register_module("model", model);
         model.eval();
-        InferencePrecision.Convert(model, Precision, channelsLast);
+        Float32Layers = InferencePrecision.Convert(model, Precision, channelsLast);
     }
+
+    /// <summary>Layers left in float32 because their bf16 kernel failed the probe (see <see cref="InferencePrecision.Convert"/>).</summary>
+    public IReadOnlyList<string> Float32Layers { get; }
 
     public Precision Precision { get; }
 

@@ -67,7 +67,7 @@ public sealed class OnnxSegmentationPredictor : ISegmentationPredictor
     }
 
     /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
-    public PredictedImage PredictFile(string imagePath, string outDir) => ((ISegmentationPredictor)this).PredictFile(imagePath, outDir);
+    public PredictedImage PredictFile(string imagePath, string outDir) => ISegmentationPredictor.PredictFile(this, imagePath, outDir);
 
     public void Dispose() => session.Dispose();
 

@@ -16,7 +16,7 @@ public sealed record OnnxExportSummary(string Path, string Task, string Model, b
 /// </summary>
 public static class CheckpointExport
 {
-    /// <summary>Input side of a static segmentation export when neither the user nor the checkpoint's training crop says.</summary>
+    /// <summary>Input side of a static segmentation export when neither the user nor the checkpoint's training data says.</summary>
     public const int DefaultSegmentationSide = 512;
 
     /// <param name="height">Input height of a static export (null: the model's usual size).</param>
@@ -63,8 +63,7 @@ public static class CheckpointExport
             int h = 0, w = 0;
             if (!dynamicSize)
             {
-                int crop = (int?)checkpoint.Header["task"]?["crop_size"] ?? 0;
-                int usual = crop > 0 ? crop : DefaultSegmentationSide;
+                int usual = UsualSegmentationSide(checkpoint.Header["task"]);
                 h = height is { } givenH ? Accepted(givenH, rule, info.Name) : rule.AtLeast(usual);
                 w = width is { } givenW ? Accepted(givenW, rule, info.Name) : height is not null ? h : rule.AtLeast(usual);
             }
@@ -84,6 +83,32 @@ public static class CheckpointExport
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The training crop; for whole-image training the largest side of the training images (when the
+    /// dataset is still where it was, looking at up to 64 of them), else <see cref="DefaultSegmentationSide"/>.</summary>
+    static int UsualSegmentationSide(JsonNode? task)
+    {
+        int crop = (int?)task?["crop_size"] ?? 0;
+        if (crop > 0)
+            return crop;
+        var images = Path.Combine((string?)task?["data_root"] ?? "", "images");
+        if (!Directory.Exists(images))
+            return DefaultSegmentationSide;
+        int side = 0;
+        foreach (var file in Directory.EnumerateFiles(images).Order(StringComparer.Ordinal).Take(64))
+        {
+            try
+            {
+                var (w, h) = Imaging.RgbImageFile.ReadSize(file);
+                side = Math.Max(side, Math.Max(w, h));
+            }
+            catch (InputException)
+            {
+                // not an image: the dataset's own checks report it where it matters
+            }
+        }
+        return side > 0 ? side : DefaultSegmentationSide;
     }
 
     static int Accepted(int side, InputSizeRule rule, string model) =>

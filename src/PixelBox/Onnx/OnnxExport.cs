@@ -60,7 +60,7 @@ public static class OnnxExport
             if (outputs.Length != outputNames.Count)
                 throw new InvalidOperationException($"{graphName} exported {outputs.Length} outputs, expected {outputNames.Count}");
             for (int i = 0; i < outputs.Length; i++)
-                graph.AddOutput(outputs[i], outputNames[i], ["batch", null, null, null]);
+                graph.AddOutput(outputs[i], outputNames[i], ["batch", null, $"{outputNames[i]}_height", $"{outputNames[i]}_width"]);
 
             var proto = new ModelProto
             {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Data;
+using PixelBox.Inference;
 using PixelBox.Losses;
 using PixelBox.Models;
 using TorchSharp;
@@ -47,6 +48,10 @@ public sealed record SegmentationTaskOptions
 
     /// <summary>Threads that decode and augment samples while the model trains.</summary>
     public int Workers { get; init; } = 2;
+
+    /// <summary>Number format of the validation each epoch (training itself is float32): fp32 validates the
+    /// training model as it is; bf16 / auto validate a converted copy, which also picks the best checkpoint.</summary>
+    public Precision ValidationPrecision { get; init; } = Precision.Fp32;
 }
 
 /// <summary>
@@ -78,7 +83,10 @@ public sealed class SegmentationTraining : IDisposable
 
         torch.manual_seed(training.Seed);
         Model = Info.CreateModel();
-        Validator = new SegmentationValidator(valSet, Info, task.BatchSize);
+        Validator = new SegmentationValidator(valSet, Info, task.BatchSize)
+        {
+            Inference = task.ValidationPrecision == Precision.Fp32 ? InferenceOptions.Exact : new InferenceOptions(task.ValidationPrecision),
+        };
         var augmentation = task.CropSize > 0
             ? new SegmentationAugmentation(task.CropSize, task.MinScale, task.MaxScale, task.HorizontalFlip, (byte)task.IgnoreIndex)
             : null;
@@ -117,7 +125,8 @@ public sealed class SegmentationTraining : IDisposable
     /// as the uninterrupted run would have. <paramref name="dataRoot"/> replaces the stored dataset path
     /// (for a dataset that moved; it must hold the same data).
     /// </summary>
-    public static SegmentationTraining Resume(string outDir, string? dataRoot = null)
+    /// <param name="validationPrecision">Replaces the stored validation precision (validation does not change training).</param>
+    public static SegmentationTraining Resume(string outDir, string? dataRoot = null, Precision? validationPrecision = null)
     {
         var checkpoint = Checkpoint.Open(Path.Combine(outDir, Training.Trainer.LastCheckpointName));
         SegmentationTaskOptions task;
@@ -132,6 +141,8 @@ public sealed class SegmentationTraining : IDisposable
         }
         if (dataRoot is not null)
             task = task with { DataRoot = dataRoot };
+        if (validationPrecision is { } precision)
+            task = task with { ValidationPrecision = precision };
         return Create(task, Training.Trainer.ReadOptions(checkpoint), outDir, checkpoint);
     }
 

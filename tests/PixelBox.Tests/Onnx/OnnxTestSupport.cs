@@ -14,11 +14,25 @@ public static class OnnxChecker
     /// <summary>Why checker tests cannot run here, or null when they can.</summary>
     public static readonly string? Missing = Probe();
 
-    /// <summary>onnx.checker.check_model(full_check=True) on a file: null when it passes, else the checker's message.</summary>
-    public static string? Check(string path)
+    /// <summary>onnx.checker.check_model(full_check=True) on each file (one Python process): per file, null when
+    /// it passes, else the checker's message.</summary>
+    public static string?[] Check(params string[] paths)
     {
-        var (code, _, err) = Run("import onnx, sys\nm = onnx.load(sys.argv[1])\nonnx.checker.check_model(m, full_check=True)\n", path);
-        return code == 0 ? null : err.Trim();
+        const string script = """
+            import json, sys, onnx
+            results = []
+            for path in sys.argv[1:]:
+                try:
+                    onnx.checker.check_model(onnx.load(path), full_check=True)
+                    results.append(None)
+                except Exception as e:
+                    results.append(f"{type(e).__name__}: {e}")
+            print(json.dumps(results))
+            """;
+        var (code, stdout, err) = Run(script, paths);
+        if (code != 0)
+            throw new InvalidOperationException($"the ONNX checker script failed: {err}");
+        return System.Text.Json.JsonSerializer.Deserialize<string?[]>(stdout)!;
     }
 
     static string? Probe()
