@@ -41,6 +41,8 @@ public static class CliApp
         new("train", "det", Commands.TrainDetCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
         new("predict", "det", Commands.PredictDetCommand.Create),
+
+        new("export", "onnx", Commands.ExportOnnxCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
         new("", "nms", Commands.NmsCommand.Create),
     ];
@@ -67,6 +69,7 @@ public static class CliApp
             ["data"] = new("data", "Generate, convert or check datasets."),
             ["train"] = new("train", "Train a model."),
             ["predict"] = new("predict", "Run a trained model on images."),
+            ["export"] = new("export", "Export a trained model for other runtimes."),
         };
         foreach (var leaf in Leaves)
         {

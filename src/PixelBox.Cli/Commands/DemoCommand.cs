@@ -16,19 +16,24 @@ public static class DemoCommand
         var model = new Option<string?>("--model") { Description = $"--task det: the detector to train (default yolo; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})", HelpName = "NAME" };
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
         var output = new Option<string?>("--out") { Description = "Output folder (default runs/demo, or runs/demo-det with --task det)", HelpName = "DIR" };
+        var precision = TorchSetup.PrecisionOption("validation and the final evaluation of the segmentation demo (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
         var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same (--task det: a detector), evaluate on the validation split, write metrics, pictures and plots.")
         {
-            task, model, quick, output, threads,
+            task, model, quick, output, precision, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
             TorchSetup.Configure(parse, threads);
             if (parse.GetValue(task) == "det")
+            {
+                if (TorchSetup.IsGiven(parse, precision))
+                    throw new InputException("--precision", "is for the segmentation demo (the detection demo runs in float32)");
                 return Task.FromResult(RunDetection(parse.GetValue(model), parse.GetValue(quick), parse.GetValue(output) ?? Path.Combine("runs", "demo-det"), cancellation));
+            }
             if (parse.GetValue(model) is not null)
                 throw new InputException("--model", "is for --task det (the segmentation demo trains unet-same)");
-            var settings = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
+            var settings = (parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full) with { Precision = parse.GetValue(precision) };
             var demo = new ShapesDemo(settings, parse.GetValue(output) ?? Path.Combine("runs", "demo"));
             TrainingDisplay.Say($"PixelBox demo{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                    $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {demo.OutDir}");

@@ -11,25 +11,36 @@ public static class PredictSegCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint written by `train seg` (e.g. RUN/best.ckpt)", Required = true, HelpName = "CKPT" };
+        var model = new Option<string>("--model")
+        {
+            Description = "Checkpoint written by `train seg` (e.g. RUN/best.ckpt), or an ONNX model from `export onnx` / `quantize` (*.onnx, run by ONNX Runtime without libtorch)",
+            Required = true,
+            HelpName = "CKPT|MODEL.onnx",
+        };
         var input = new Option<string>("--input") { Description = "An image, or a folder whose images are all predicted", Required = true, HelpName = "IMG|DIR" };
         var output = new Option<string>("--out") { Description = "Folder for <name>.png (index mask, VOC palette) and <name>_overlay.png (image | blend); not the input folder", Required = true, HelpName = "DIR" };
+        var precision = TorchSetup.PrecisionOption("a checkpoint's inference (an ONNX model runs as exported)");
         var threads = TorchSetup.ThreadsOption();
         var command = new Command("seg", "Predict segmentation masks; writes <name>.png (index mask) and <name>_overlay.png (image | mask blended over it).")
         {
-            model, input, output, threads,
+            model, input, output, precision, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
-            TorchSetup.Configure(parse, threads);
             var inputPath = parse.GetValue(input)!;
             var outPath = parse.GetValue(output)!;
-            var checkpoint = parse.GetValue(model)!;
+            var modelPath = parse.GetValue(model)!;
             var images = SegmentationPredictor.FindImages(inputPath);
-            CheckOutputs(checkpoint, inputPath, images, outPath);
+            CheckOutputs(modelPath, inputPath, images, outPath);
+            bool onnx = OnnxFiles.IsOnnx(modelPath);
+            if (onnx && TorchSetup.IsGiven(parse, precision))
+                throw new InputException("--precision", "applies to checkpoints; an ONNX model runs in the precision it was exported or quantized in");
             foreach (var image in images)
                 RgbImageFile.ReadSize(image); // an unreadable image fails now, before the output folder exists
-            using var predictor = SegmentationPredictor.Load(checkpoint);
+            using var predictor = onnx
+                ? LoadOnnx(modelPath, parse.GetValue(threads) ?? Environment.ProcessorCount)
+                : LoadCheckpoint(modelPath, parse, threads, parse.GetValue(precision));
+            var how = onnx ? "ONNX Runtime" : new InferenceOptions(parse.GetValue(precision)).Describe(predictor.Info.Name);
             var outDir = OutputPaths.CreateFolder(outPath);
             int done = 0;
             LiveProgress.Run(context =>
@@ -50,7 +61,7 @@ public static class PredictSegCommand
                 return Task.FromResult(ErrorReporting.Interrupted);
             }
             TrainingDisplay.Say($"Wrote {images.Count} masks and overlays ({predictor.Info.Name}, " +
-                                   $"{predictor.Info.NumClasses} classes) to {outDir}");
+                                   $"{predictor.Info.NumClasses} classes, {how}) to {outDir}");
             return Task.FromResult(0);
         });
         return command;
@@ -75,5 +86,14 @@ public static class PredictSegCommand
             plan.Output(Path.Combine(outDir, overlay), $"the overlay of {image}");
         }
         plan.Check();
+    }
+
+    // Separate methods, so that the ONNX path never JIT-compiles (or runs) anything that loads libtorch.
+    static ISegmentationPredictor LoadOnnx(string path, int threads) => OnnxSegmentationPredictor.Load(path, threads);
+
+    static ISegmentationPredictor LoadCheckpoint(string path, ParseResult parse, Option<int?> threads, Precision precision)
+    {
+        TorchSetup.Configure(parse, threads);
+        return SegmentationPredictor.Load(path, new InferenceOptions(precision));
     }
 }

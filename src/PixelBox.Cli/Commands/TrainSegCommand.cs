@@ -28,7 +28,7 @@ public static class TrainSegCommand
 
     /// <summary>Options a resumed run may be given: where it is and what it reads, how long it runs, and machine settings
     /// that never change its numbers. Every other option is stored in the checkpoint and kept.</summary>
-    static readonly string[] ResumeMayChange = ["--out", "--resume", "--data", "--epochs", "--iterations", "--workers", "--threads", "--verbose"];
+    static readonly string[] ResumeMayChange = ["--out", "--resume", "--data", "--epochs", "--iterations", "--workers", "--threads", "--precision", "--verbose"];
 
     public static Command Create()
     {
@@ -78,6 +78,7 @@ public static class TrainSegCommand
         var classWeights = new Option<string>("--class-weights") { Description = "Comma-separated loss weight per class, >= 0, not all 0 (ce, focal)", HelpName = "W0,W1,..." };
         var workers = new Option<int>("--workers") { Description = "Data loading threads", DefaultValueFactory = _ => 2, HelpName = "N" }.InRange(1, MaxWorkers);
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data order and augmentation [default: 0]", HelpName = "K" };
+        var precision = TorchSetup.PrecisionOption("the validation each epoch (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
 
         var command = new Command("seg",
@@ -85,7 +86,7 @@ public static class TrainSegCommand
             "A new run needs --data, --model and --out; --resume needs only --out.")
         {
             data, model, width, depth, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
-            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, threads,
+            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, precision, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -98,13 +99,14 @@ public static class TrainSegCommand
                 foreach (var option in command.Options)
                     if (!ResumeMayChange.Contains(option.Name) && parse.WasGiven(option))
                         throw new InputException(option.Name, "cannot be changed when resuming: the run keeps the options stored in its checkpoint " +
-                                                              "(--resume takes --data, --epochs, --iterations, --workers and --threads); start a new run in another --out to change it");
+                                                              "(--resume takes --data, --epochs, --iterations, --workers, --threads and --precision); start a new run in another --out to change it");
                 CheckOutsideDataset(outDir, parse.GetValue(data));
                 TorchSetup.Configure(parse, threads);
                 var length = parse.WasGiven(epochs) || parse.WasGiven(iterations)
                     ? new RunLength(parse.WasGiven(epochs) ? parse.GetValue(epochs) : null, parse.WasGiven(iterations) ? parse.GetValue(iterations) : null)
                     : null;
-                run = SegmentationTraining.Resume(outDir, parse.GetValue(data), length, parse.WasGiven(workers) ? parse.GetValue(workers) : null);
+                run = SegmentationTraining.Resume(outDir, parse.GetValue(data), length, parse.WasGiven(workers) ? parse.GetValue(workers) : null,
+                                                  parse.WasGiven(precision) ? parse.GetValue(precision) : null);
             }
             else
             {
@@ -127,6 +129,7 @@ public static class TrainSegCommand
                     ClassWeights = ParseWeights(parse.GetValue(classWeights)),
                     Workers = parse.GetValue(workers),
                     Normalization = Normalization.ImageNet,
+                    ValidationPrecision = parse.GetValue(precision),
                 };
                 if (task.MinScale > task.MaxScale)
                     throw new InputException("--min-scale", $"{task.MinScale} is larger than --max-scale {task.MaxScale}");

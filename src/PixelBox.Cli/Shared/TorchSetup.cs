@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using PixelBox.Inference;
 using TorchSharp;
 
 namespace PixelBox.Cli.Shared;
@@ -9,6 +10,19 @@ static class TorchSetup
 {
     /// <summary>More threads than this only oversubscribes any machine there is (libtorch's own pools stop far below).</summary>
     public const int MaxThreads = 1024;
+
+    /// <summary>The --precision option of commands that run a libtorch model (fp32, bf16 or auto).</summary>
+    public static Option<Precision> PrecisionOption(string what) =>
+        new("--precision")
+        {
+            Description = $"Number format of {what}: fp32, bf16, or auto = bf16 where the CPU computes it natively (AVX-512 BF16 or AMX" +
+                          $"{(CpuFeatures.HasNativeBf16 ? ": this one does" : ": not this one")}), else fp32",
+            DefaultValueFactory = _ => Precision.Auto,
+            HelpName = "fp32|bf16|auto",
+        };
+
+    /// <summary>Whether the user typed the option (not its default).</summary>
+    public static bool IsGiven(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>--threads N; not given, all cores. (No DefaultValueFactory: help would print this machine's core
     /// count as a second default next to "all cores".)</summary>

@@ -109,7 +109,11 @@ public sealed class OverlapTilePredictor
     /// <summary>Source indices of a side of <paramref name="size"/> pixels extended by mirroring (without
     /// repeating the edge pixel, reflecting again as often as needed): <paramref name="before"/> indices
     /// before it, then 0..size-1, then <paramref name="after"/> more.</summary>
-    public static Tensor MirrorIndices(int size, int before, int after, Device? device = null)
+    public static Tensor MirrorIndices(int size, int before, int after, Device? device = null) =>
+        tensor(MirrorIndexArray(size, before, after), device: device);
+
+    /// <summary>The indices of <see cref="MirrorIndices"/> as a plain array (for runtimes other than libtorch).</summary>
+    public static long[] MirrorIndexArray(int size, int before, int after)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         var period = 2 * (size - 1);
@@ -121,7 +125,7 @@ public sealed class OverlapTilePredictor
             var j = ((i - before) % period + period) % period;
             indices[i] = j < size ? j : period - j;
         }
-        return tensor(indices, device: device);
+        return indices;
     }
 
     /// <summary>The smallest step from one valid input size of the model to the next.</summary>

@@ -12,6 +12,43 @@ namespace PixelBox.Inference;
 /// <summary>The files written for one input image.</summary>
 public sealed record PredictedImage(string Input, string Mask, string Overlay, int Width, int Height);
 
+/// <summary>A segmentation model ready to predict images, whatever runs it (libtorch or ONNX Runtime).</summary>
+public interface ISegmentationPredictor : IDisposable
+{
+    SegmentationModelInfo Info { get; }
+
+    /// <summary>The predicted index mask of one RGB image, at its size.</summary>
+    IndexMask Predict(RgbImage image);
+
+    /// <summary>
+    /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
+    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>.
+    /// </summary>
+    PredictedImage PredictFile(string imagePath, string outDir);
+
+    /// <summary>What every predictor's <see cref="PredictFile"/> does, whatever runs its model.</summary>
+    protected static PredictedImage PredictFile(ISegmentationPredictor predictor, string imagePath, string outDir)
+    {
+        var image = RgbImageFile.Read(imagePath);
+        IndexMask mask;
+        try
+        {
+            mask = predictor.Predict(image);
+        }
+        catch (InputException e)
+        {
+            // The image's size does not suit the model: the file is what the user can change.
+            throw new InputException(imagePath, $"{image.Width}x{image.Height}: {e.Message}");
+        }
+        var (maskName, overlayName) = SegmentationPredictor.OutputNames(imagePath);
+        var maskPath = Path.Combine(outDir, maskName);
+        var overlayPath = Path.Combine(outDir, overlayName);
+        IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
+        RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
+        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
+    }
+}
+
 /// <summary>
 /// Runs a segmentation model on images of any size and takes the arg-max class per pixel. A model whose
 /// output is as large as its input (unet-same, FCN) gets each side padded up to the nearest size it
@@ -19,7 +56,7 @@ public sealed record PredictedImage(string Input, string Mask, string Overlay, i
 /// back; a model whose output is smaller (the paper's valid U-Net) predicts by overlap-tiling
 /// (<see cref="OverlapTilePredictor"/>).
 /// </summary>
-public sealed class SegmentationPredictor : IDisposable
+public sealed class SegmentationPredictor : ISegmentationPredictor
 {
     const int MaxSizeSearch = 4096;
 
@@ -49,9 +86,14 @@ public sealed class SegmentationPredictor : IDisposable
 
     public SegmentationModelInfo Info { get; }
 
-    /// <summary>Rebuilds the model a checkpoint describes, loads its weights and puts it in eval mode.</summary>
-    public static SegmentationPredictor Load(string checkpointPath)
+    /// <summary>
+    /// Rebuilds the model a checkpoint describes, loads its weights, puts it in eval mode and converts it as
+    /// <paramref name="options"/> say (default: bf16 where the CPU has it natively, the model's fastest layout;
+    /// <see cref="InferenceOptions.Exact"/> for the plain float32 forward).
+    /// </summary>
+    public static SegmentationPredictor Load(string checkpointPath, InferenceOptions? options = null)
     {
+        options ??= InferenceOptions.Default;
         var checkpoint = Checkpoint.Open(checkpointPath);
         var info = SegmentationModelInfo.FromCheckpoint(checkpoint);
         if (info.InChannels != 3)
@@ -69,7 +111,8 @@ public sealed class SegmentationPredictor : IDisposable
         {
             checkpoint.LoadModel(model);
             model.eval();
-            return new SegmentationPredictor(model, info, ownsModel: true);
+            var prepared = InferenceSegmentationModel.Wrap(model, options.Precision, options.UsesChannelsLast(info.Name));
+            return new SegmentationPredictor(prepared, info, ownsModel: true);
         }
         catch (InputException e) when (!e.Message.StartsWith(checkpoint.Path, StringComparison.Ordinal))
         {
@@ -113,30 +156,8 @@ public sealed class SegmentationPredictor : IDisposable
         return new IndexMask(image.Width, image.Height, bytes.data<byte>().ToArray());
     }
 
-    /// <summary>
-    /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
-    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>.
-    /// </summary>
-    public PredictedImage PredictFile(string imagePath, string outDir)
-    {
-        var image = RgbImageFile.Read(imagePath);
-        IndexMask mask;
-        try
-        {
-            mask = Predict(image);
-        }
-        catch (InputException e)
-        {
-            // The image's size does not suit the model: the file is what the user can change.
-            throw new InputException(imagePath, $"{image.Width}x{image.Height}: {e.Message}");
-        }
-        var (maskName, overlayName) = OutputNames(imagePath);
-        var maskPath = Path.Combine(outDir, maskName);
-        var overlayPath = Path.Combine(outDir, overlayName);
-        IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
-        RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
-        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
-    }
+    /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
+    public PredictedImage PredictFile(string imagePath, string outDir) => ISegmentationPredictor.PredictFile(this, imagePath, outDir);
 
     /// <summary>The file names <see cref="PredictFile"/> writes for an image: &lt;stem&gt;.png and &lt;stem&gt;_overlay.png.</summary>
     public static (string Mask, string Overlay) OutputNames(string imagePath)

@@ -36,6 +36,12 @@ public sealed record ModelEntry(
     /// prediction is made from (HRNet: its highest-resolution stream, which it keeps throughout).</summary>
     public int? OutputStride { get; init; }
 
+    /// <summary>
+    /// Whether inference runs faster with channels-last (NHWC) weights and activations than NCHW on oneDNN,
+    /// as measured for this architecture (<c>bench inference</c>); predictors use it unless told otherwise.
+    /// </summary>
+    public bool ChannelsLast { get; init; } = true;
+
     /// <summary>A freshly initialised model; pass <c>torch.META</c> as device to get shapes without memory.</summary>
     public nn.Module Create(int numClasses, int inChannels, Device? device = null) => Factory(numClasses, inChannels, device);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Data;
+using PixelBox.Inference;
 using PixelBox.Losses;
 using PixelBox.Models;
 using TorchSharp;
@@ -47,6 +48,10 @@ public sealed record SegmentationTaskOptions
 
     /// <summary>Threads that decode and augment samples while the model trains.</summary>
     public int Workers { get; init; } = 2;
+
+    /// <summary>Number format of the validation each epoch (training itself is float32): fp32 validates the
+    /// training model as it is; bf16 / auto validate a converted copy, which also picks the best checkpoint.</summary>
+    public Precision ValidationPrecision { get; init; } = Precision.Fp32;
 }
 
 /// <summary>
@@ -82,7 +87,10 @@ public sealed class SegmentationTraining : IDisposable
         torch.manual_seed(training.Seed);
         Model = Info.CreateModel();
         CheckInputSizes(task, trainSet);
-        Validator = new SegmentationValidator(valSet, Info, task.BatchSize);
+        Validator = new SegmentationValidator(valSet, Info, task.BatchSize)
+        {
+            Inference = task.ValidationPrecision == Precision.Fp32 ? InferenceOptions.Exact : new InferenceOptions(task.ValidationPrecision),
+        };
         var augmentation = task.CropSize > 0
             ? new SegmentationAugmentation(task.CropSize, task.MinScale, task.MaxScale, task.HorizontalFlip, (byte)task.IgnoreIndex)
             : null;
@@ -132,7 +140,9 @@ public sealed class SegmentationTraining : IDisposable
     /// iterations (see <see cref="RunLength"/>): longer extends even a finished run, and the learning-rate
     /// schedule, a pure function of (iteration, run length), is recomputed for the new length (stretched).
     /// </summary>
-    public static SegmentationTraining Resume(string outDir, string? dataRoot = null, RunLength? length = null, int? workers = null)
+    /// <param name="validationPrecision">Replaces the stored validation precision (validation does not change training).</param>
+    public static SegmentationTraining Resume(string outDir, string? dataRoot = null, RunLength? length = null, int? workers = null,
+                                              Precision? validationPrecision = null)
     {
         var checkpoint = Checkpoint.Open(Path.Combine(outDir, Training.Trainer.LastCheckpointName));
         SegmentationTaskOptions task;
@@ -149,6 +159,8 @@ public sealed class SegmentationTraining : IDisposable
             task = task with { DataRoot = dataRoot };
         if (workers is not null)
             task = task with { Workers = workers.Value };
+        if (validationPrecision is { } precision)
+            task = task with { ValidationPrecision = precision };
         var stored = Training.Trainer.ReadOptions(checkpoint);
         var training = length is null ? stored : length.ApplyTo(stored);
         return Create(task, training, outDir, checkpoint, stored);

@@ -2,6 +2,7 @@ using PixelBox.Data;
 using PixelBox.Inference;
 using PixelBox.Metrics;
 using PixelBox.Models;
+using TorchSharp;
 
 namespace PixelBox.Training;
 
@@ -26,8 +27,36 @@ public sealed class SegmentationValidator
         this.batchSize = batchSize;
     }
 
+    /// <summary>How the model is run: float32 as it is (the default), or a bf16 / channels-last copy of it.</summary>
+    public InferenceOptions Inference { get; init; } = InferenceOptions.Exact;
+
     /// <summary>The confusion matrix of <paramref name="model"/> (in eval mode) over all samples.</summary>
     public ConfusionMatrix Evaluate(SegmentationModel model)
+    {
+        bool channelsLast = Inference.UsesChannelsLast(info.Name);
+        if (InferencePrecision.Resolve(Inference.Precision) == Precision.Fp32 && !channelsLast)
+            return EvaluateAsIs(model);
+        using var copy = InferenceSegmentationModel.Wrap(Copy(model), Inference.Precision, channelsLast);
+        return EvaluateAsIs(copy);
+    }
+
+    /// <summary>A copy of the model's weights in a new model of the same description (the training model is
+    /// left as it is); torch's global generator is restored, so validating does not change the training run.</summary>
+    SegmentationModel Copy(SegmentationModel model)
+    {
+        SegmentationModel copy;
+        using (var generator = torch.get_rng_state())
+        {
+            copy = info.CreateModel();
+            torch.set_rng_state(generator);
+        }
+        using (torch.no_grad())
+            copy.load_state_dict(model.state_dict());
+        copy.eval();
+        return copy;
+    }
+
+    ConfusionMatrix EvaluateAsIs(SegmentationModel model)
     {
         var matrix = new ConfusionMatrix(info.NumClasses, info.IgnoreIndex);
         var predictor = new SegmentationPredictor(model, info);

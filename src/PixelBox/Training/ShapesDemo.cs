@@ -25,6 +25,9 @@ public sealed record ShapesDemoSettings
     public int Seed { get; init; } = 2015;
     public double ValFraction { get; init; } = 0.2;
 
+    /// <summary>Number format of validation and of the final evaluation (training is float32).</summary>
+    public Precision Precision { get; init; } = Precision.Auto;
+
     /// <summary>Validation images drawn as overlays.</summary>
     public int Overlays { get; init; } = 6;
 
@@ -100,6 +103,7 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
             Loss = s.Loss,
             BatchSize = s.BatchSize,
             CropSize = 0,
+            ValidationPrecision = s.Precision,
         };
         var training = new TrainingOptions
         {
@@ -123,7 +127,7 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
 
         StageStarted?.Invoke("evaluating");
         var checkpoint = Path.Combine(runDir, Trainer.BestCheckpointName);
-        using var predictor = SegmentationPredictor.Load(checkpoint);
+        using var predictor = SegmentationPredictor.Load(checkpoint, new InferenceOptions(s.Precision));
         var info = predictor.Info;
         var val = MaskFolderDataset.Open(dataDir, "val");
         var matrix = new SegmentationValidator(val, info, s.BatchSize).Evaluate(predictor.Model);
@@ -163,6 +167,7 @@ public sealed class ShapesDemo(ShapesDemoSettings settings, string outDir)
             },
             ["class_names"] = new JsonArray(info.ClassNames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
             ["all_background_mean_iou"] = background.MeanIoU,
+            ["precision"] = InferencePrecision.Name(InferencePrecision.Resolve(s.Precision)),
             ["epochs"] = state.Epoch,
             ["train_seconds"] = Math.Round(trainSeconds, 1),
             ["images"] = new JsonObject { ["train"] = s.Images - val.Count, ["val"] = val.Count, ["size"] = s.ImageSize },

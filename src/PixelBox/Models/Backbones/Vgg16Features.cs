@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -47,6 +48,21 @@ public sealed class Vgg16Features : nn.Module<Tensor, Dictionary<string, Tensor>
             channels = width;
         }
         RegisterComponents();
+    }
+
+    /// <summary>The forward as an ONNX graph: the requested pooled maps by name.</summary>
+    public Dictionary<string, OnnxValue> ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var maps = new Dictionary<string, OnnxValue>();
+        var pools = 0;
+        var h = input;
+        for (var i = 0; i < features.Count && maps.Count < returnLayers.Count; i++)
+        {
+            h = graph.Apply((nn.Module)features[i], h);
+            if (features[i] is MaxPool2d && returnLayers.Contains(FeatureNames[pools++]))
+                maps[FeatureNames[pools - 1]] = h;
+        }
+        return maps;
     }
 
     /// <remarks>Intermediate activations that are not returned are disposed at once, so inference on

@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,7 +27,7 @@ public enum FcnVariant
 /// score_pool4, score_pool3, upscore, upscore2, upscore16, upscore_pool4, upscore8), as the
 /// reference ref_models.FCNVGG16 does. Score layers start at zero as in the paper.
 /// </remarks>
-public sealed class Fcn : SegmentationModel
+public sealed class Fcn : SegmentationModel, IOnnxExportable
 {
     // Crop offsets of the Caffe models, which put every map on the input's pixel grid. Image coordinate
     // of pixel y: after pool n, 2^n y + (2^n - 1)/2 - 99 (conv1_1's padding of 100); after fc6,
@@ -49,9 +50,11 @@ public sealed class Fcn : SegmentationModel
     readonly ConvTranspose2d? upscore_pool4;
     readonly ConvTranspose2d? upscore8;
 
-    public Fcn(FcnVariant variant, int numClasses = 21, int inChannels = 3, Device? device = null)
+    /// <param name="fcChannels">Width of fc6 and fc7 (the paper's 4096; smaller for quick experiments and tests).</param>
+    public Fcn(FcnVariant variant, int numClasses = 21, int inChannels = 3, Device? device = null, int fcChannels = 4096)
         : base(variant.ToString(), numClasses, inChannels)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fcChannels, 1);
         Variant = variant;
         string[] features = variant switch
         {
@@ -60,12 +63,12 @@ public sealed class Fcn : SegmentationModel
             _ => ["pool3", "pool4", "pool5"],
         };
         backbone = new Vgg16Features(inChannels, firstConvPadding: 100, ceilMode: true, features, device);
-        fc6 = nn.Conv2d(512, 4096, kernel_size: 7, device: device);
-        fc7 = nn.Conv2d(4096, 4096, kernel_size: 1, device: device);
+        fc6 = nn.Conv2d(512, fcChannels, kernel_size: 7, device: device);
+        fc7 = nn.Conv2d(fcChannels, fcChannels, kernel_size: 1, device: device);
         drop6 = nn.Dropout(0.5);
         drop7 = nn.Dropout(0.5);
         long c = numClasses;
-        score_fr = nn.Conv2d(4096, c, kernel_size: 1, device: device);
+        score_fr = nn.Conv2d(fcChannels, c, kernel_size: 1, device: device);
         switch (variant)
         {
             case FcnVariant.Fcn32s:
@@ -132,6 +135,29 @@ public sealed class Fcn : SegmentationModel
                 break;
         }
         return output.contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The forward as an ONNX graph: the crops take their sizes from the input, so any size works.</summary>
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var maps = backbone.ExportOnnx(graph, input);
+        var h = graph.Apply(drop6, graph.Relu(graph.Apply(fc6, maps["pool5"]), "relu6"));
+        h = graph.Apply(drop7, graph.Relu(graph.Apply(fc7, h), "relu7"));
+        h = graph.Apply(score_fr, h);
+        OnnxValue AddSkip(OnnxValue upsampled, Conv2d score, string map, int offset, string name) =>
+            graph.Add(upsampled, graph.CropLike(graph.Apply(score, maps[map]), offset, offset, upsampled, name + ".crop"), name);
+        switch (Variant)
+        {
+            case FcnVariant.Fcn32s:
+                return graph.CropLike(graph.Apply(upscore!, h), 19, 19, input, "crop");
+            case FcnVariant.Fcn16s:
+                h = AddSkip(graph.Apply(upscore2!, h), score_pool4!, "pool4", Pool4Offset, "fuse_pool4");
+                return graph.CropLike(graph.Apply(upscore16!, h), 27, 27, input, "crop");
+            default:
+                h = AddSkip(graph.Apply(upscore2!, h), score_pool4!, "pool4", Pool4Offset, "fuse_pool4");
+                h = AddSkip(graph.Apply(upscore_pool4!, h), score_pool3!, "pool3", Pool3Offset, "fuse_pool3");
+                return graph.CropLike(graph.Apply(upscore8!, h), 31, 31, input, "crop");
+        }
     }
 
     static ConvTranspose2d Upsampler(long classes, int factor, Device? device)

@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ namespace PixelBox.Models.Segmentation;
 /// Parameter names follow the reference ref_models.UNet: <c>down.{level}.{i}</c> (double conv as a
 /// sequence conv[, bn], relu, conv[, bn], relu), <c>upconv.{j}</c>, <c>up.{j}.{i}</c> and <c>head</c>.
 /// </remarks>
-public sealed class UNet : SegmentationModel
+public sealed class UNet : SegmentationModel, IOnnxExportable
 {
     readonly ModuleList<Sequential> down;
     readonly MaxPool2d pool;
@@ -159,6 +160,30 @@ public sealed class UNet : SegmentationModel
             h = up[j].call(cat([skip, h], dim: 1));
         }
         return head.call(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The forward as an ONNX graph (BatchNorm folded into the convolutions).</summary>
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var skips = new List<OnnxValue>();
+        var h = input;
+        for (var level = 0; level < down.Count; level++)
+        {
+            h = graph.Apply(down[level], h);
+            if (level < down.Count - 1)
+            {
+                skips.Add(h);
+                h = graph.Apply(pool, h);
+            }
+        }
+        for (var j = 0; j < up.Count; j++)
+        {
+            h = graph.Apply(upconv[j], h);
+            // Same padding keeps skip and upsampled maps the same size, so the forward's crop is a no-op.
+            var skip = SamePadding ? skips[^(j + 1)] : graph.CenterCropLike(skips[^(j + 1)], h, $"up.{j}.crop");
+            h = graph.Apply(up[j], graph.Concat([skip, h], name: $"up.{j}.cat"));
+        }
+        return graph.Apply(head, h);
     }
 
     static Tensor CenterCrop(Tensor t, long height, long width)

@@ -1,0 +1,309 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PixelBox.Onnx;
+
+// The ops a forward is written with: each adds ONNX nodes (opset 13..17 semantics) and returns the new value
+// with its shape as far as it is known. Spatial ops take NCHW values.
+public sealed partial class OnnxGraph
+{
+    const long Unknown = OnnxValue.Unknown;
+
+    /// <summary>
+    /// A 2-D convolution, with a following eval-mode BatchNorm folded into its weights and bias when
+    /// <paramref name="batchNorm"/> is given (w' = w s, b' = (b - mean) s + beta, s = gamma / sqrt(var + eps),
+    /// computed in float64 and rounded once to float32).
+    /// </summary>
+    public OnnxValue Conv(OnnxValue x, Conv2d conv, BatchNorm2d? batchNorm = null)
+    {
+        if (conv.padding_mode != PaddingModes.Zeros)
+            throw new NotSupportedException($"ONNX export of {PathOf(conv)}: padding mode {conv.padding_mode} (only zero padding)");
+        var path = PathOf(conv);
+        var (kernel, stride, dilation) = (conv.kernel_size, conv.stride, conv.dilation);
+        var pads = ConvPads(conv);
+        OnnxValue weight, bias;
+        if (batchNorm is null)
+        {
+            weight = Initializer(path + ".weight", conv.weight);
+            bias = conv.bias is null ? Initializer(path + ".bias", new float[conv.out_channels], [conv.out_channels]) : Initializer(path + ".bias", conv.bias);
+        }
+        else
+        {
+            using var scope = NewDisposeScope();
+            var (scale, shift) = FoldedBatchNorm(batchNorm);
+            var w = conv.weight.detach().to(ScalarType.Float64) * scale.view(-1, 1, 1, 1);
+            var b = conv.bias is null ? shift : conv.bias.detach().to(ScalarType.Float64) * scale + shift;
+            weight = Initializer(path + ".weight", w);
+            bias = Initializer(path + ".bias", b);
+        }
+        var shape = new long[] { x.Dim(0), conv.out_channels, ConvSide(x.Dim(2), kernel[0], stride[0], pads[0], pads[2], dilation[0]), ConvSide(x.Dim(3), kernel[1], stride[1], pads[1], pads[3], dilation[1]) };
+        return Node("Conv", path, shape, [x, weight, bias],
+            ("kernel_shape", kernel), ("strides", stride), ("pads", pads), ("dilations", dilation), ("group", conv.groups));
+    }
+
+    /// <summary>A 2-D transposed convolution (weights [in, out / groups, kH, kW], as PyTorch's).</summary>
+    public OnnxValue ConvTranspose(OnnxValue x, ConvTranspose2d conv)
+    {
+        var path = PathOf(conv);
+        var (kernel, stride, dilation, extra) = (conv.kernel_size, conv.stride, conv.dilation, conv.output_padding);
+        var padding = conv.padding ?? [0, 0];
+        var weight = Initializer(path + ".weight", conv.weight);
+        var bias = conv.bias is null ? null : Initializer(path + ".bias", conv.bias);
+        long Side(long size, int i) => size == Unknown ? Unknown : (size - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + extra[i] + 1;
+        var shape = new long[] { x.Dim(0), conv.out_channels, Side(x.Dim(2), 0), Side(x.Dim(3), 1) };
+        return Node("ConvTranspose", path, shape, bias is null ? [x, weight] : [x, weight, bias],
+            ("kernel_shape", kernel), ("strides", stride), ("pads", new[] { padding[0], padding[1], padding[0], padding[1] }),
+            ("dilations", dilation), ("output_padding", extra), ("group", conv.groups));
+    }
+
+    /// <summary>An eval-mode BatchNorm on its own (after a convolution, fold it with <see cref="Conv"/> instead).</summary>
+    public OnnxValue BatchNorm(OnnxValue x, BatchNorm2d batchNorm)
+    {
+        var path = PathOf(batchNorm);
+        using var scope = NewDisposeScope();
+        var (scale, shift) = FoldedBatchNorm(batchNorm);
+        // As a per-channel affine map: Mul and Add broadcast over [C, 1, 1].
+        var channels = scale.shape[0];
+        var mul = Initializer(path + ".scale", scale.view(channels, 1, 1));
+        var add = Initializer(path + ".shift", shift.view(channels, 1, 1));
+        return Add(Mul(x, mul, path + ".mul"), add, path);
+    }
+
+    public OnnxValue Relu(OnnxValue x, string? name = null) => Node("Relu", name, x.Shape, [x]);
+
+    public OnnxValue Sigmoid(OnnxValue x, string? name = null) => Node("Sigmoid", name, x.Shape, [x]);
+
+    /// <summary>SiLU (swish): x * sigmoid(x).</summary>
+    public OnnxValue Silu(OnnxValue x, string? name = null) => Mul(x, Sigmoid(x, name is null ? null : name + ".sigmoid"), name);
+
+    /// <summary>PyTorch's hardsigmoid: relu6(x + 3) / 6 = HardSigmoid(alpha 1/6, beta 1/2).</summary>
+    public OnnxValue HardSigmoid(OnnxValue x, string? name = null) =>
+        Node("HardSigmoid", name, x.Shape, [x], ("alpha", 1.0f / 6), ("beta", 0.5f));
+
+    /// <summary>PyTorch's hardswish: x * hardsigmoid(x) (written with HardSigmoid so that opset 13 has it too).</summary>
+    public OnnxValue HardSwish(OnnxValue x, string? name = null) => Mul(x, HardSigmoid(x, name is null ? null : name + ".gate"), name);
+
+    /// <summary>Clamps to [min, max] (ReLU6 is [0, 6]).</summary>
+    public OnnxValue Clip(OnnxValue x, float min, float max, string? name = null) =>
+        Node("Clip", name, x.Shape, [x, ScalarFloat(min), ScalarFloat(max)]);
+
+    public OnnxValue LeakyRelu(OnnxValue x, double slope, string? name = null) => Node("LeakyRelu", name, x.Shape, [x], ("alpha", slope));
+
+    public OnnxValue Add(OnnxValue a, OnnxValue b, string? name = null) => Node("Add", name, Broadcast(a, b), [a, b]);
+
+    public OnnxValue Mul(OnnxValue a, OnnxValue b, string? name = null) => Node("Mul", name, Broadcast(a, b), [a, b]);
+
+    /// <summary>Concatenates along <paramref name="axis"/> (channels: 1).</summary>
+    public OnnxValue Concat(IReadOnlyList<OnnxValue> values, int axis = 1, string? name = null)
+    {
+        var shape = (long[])values[0].Shape.Clone();
+        shape[axis] = values.Any(v => v.Dim(axis) == Unknown) ? Unknown : values.Sum(v => v.Dim(axis));
+        for (int d = 0; d < shape.Length; d++)
+            if (d != axis && shape[d] == Unknown)
+                shape[d] = values.Select(v => v.Dim(d)).FirstOrDefault(s => s != Unknown, Unknown);
+        return Node("Concat", name, shape, [.. values], ("axis", axis));
+    }
+
+    /// <summary>Splits along <paramref name="axis"/> into parts of the given sizes (PyTorch's split / chunk).</summary>
+    public OnnxValue[] Split(OnnxValue x, int axis, long[] sizes, string? name = null)
+    {
+        var shapes = sizes.Select(size =>
+        {
+            var shape = (long[])x.Shape.Clone();
+            shape[axis] = size;
+            return shape;
+        }).ToArray();
+        return Node("Split", name, shapes, [x, Int64s(sizes)], ("axis", axis));
+    }
+
+    /// <summary>Max pooling as PyTorch's max_pool2d (ceil mode keeps PyTorch's rule that no window starts in the right padding).</summary>
+    public OnnxValue MaxPool(OnnxValue x, long[] kernel, long[] stride, long[] padding, long[] dilation, bool ceilMode, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), PoolSide(x.Dim(2), kernel[0], stride[0], padding[0], dilation[0], ceilMode), PoolSide(x.Dim(3), kernel[1], stride[1], padding[1], dilation[1], ceilMode) };
+        return Node("MaxPool", name, shape, [x],
+            ("kernel_shape", kernel), ("strides", stride), ("pads", new[] { padding[0], padding[1], padding[0], padding[1] }),
+            ("dilations", dilation), ("ceil_mode", ceilMode ? 1 : 0));
+    }
+
+    /// <summary>Average pooling as PyTorch's avg_pool2d (no divisor override).</summary>
+    public OnnxValue AveragePool(OnnxValue x, long[] kernel, long[] stride, long[] padding, bool ceilMode, bool countIncludePad, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), PoolSide(x.Dim(2), kernel[0], stride[0], padding[0], 1, ceilMode), PoolSide(x.Dim(3), kernel[1], stride[1], padding[1], 1, ceilMode) };
+        return Node("AveragePool", name, shape, [x],
+            ("kernel_shape", kernel), ("strides", stride), ("pads", new[] { padding[0], padding[1], padding[0], padding[1] }),
+            ("ceil_mode", ceilMode ? 1 : 0), ("count_include_pad", countIncludePad ? 1 : 0));
+    }
+
+    public OnnxValue GlobalAveragePool(OnnxValue x, string? name = null) => Node("GlobalAveragePool", name, [x.Dim(0), x.Dim(1), 1, 1], [x]);
+
+    /// <summary>
+    /// PyTorch's adaptive_avg_pool2d to <paramref name="height"/> x <paramref name="width"/>: a global average
+    /// for 1 x 1; otherwise the input sides must be known (a static-size export): equal windows become an
+    /// AveragePool, uneven ones (PyTorch's floor/ceil window bounds) a product with averaging matrices.
+    /// </summary>
+    public OnnxValue AdaptiveAveragePool(OnnxValue x, long height, long width, string? name = null)
+    {
+        if (height == 1 && width == 1)
+            return GlobalAveragePool(x, name);
+        if (!x.IsKnown(2) || !x.IsKnown(3))
+            throw new NotSupportedException($"adaptive average pooling to {height}x{width} needs a static input size (export without --dynamic-size)");
+        long inH = x.Dim(2), inW = x.Dim(3);
+        if (inH % height == 0 && inW % width == 0)
+            return AveragePool(x, [inH / height, inW / width], [inH / height, inW / width], [0, 0], false, true, name);
+        // y = A_h x A_w^T per channel: MatMul over the last axis with A_w^T [inW, width], then A_h [height, inH] from the left.
+        var path = FreeName(name ?? "adaptive_avg_pool");
+        var rows = Initializer(path + ".rows", AdaptiveMatrix(inH, height), [height, inH]);
+        var columnsT = Initializer(path + ".cols", Transpose(AdaptiveMatrix(inW, width), width, inW), [inW, width]);
+        var pooledW = Node("MatMul", path + ".w", [x.Dim(0), x.Dim(1), inH, width], [x, columnsT]);
+        return Node("MatMul", path, [x.Dim(0), x.Dim(1), height, width], [rows, pooledW]);
+    }
+
+    /// <summary>A window of <paramref name="x"/> starting at (<paramref name="top"/>, <paramref name="left"/>) with
+    /// the spatial size of <paramref name="like"/> (known, or read from it at run time).</summary>
+    public OnnxValue CropLike(OnnxValue x, long top, long left, OnnxValue like, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), like.Dim(2), like.Dim(3) };
+        OnnxValue starts = Int64s(top, left), ends;
+        if (like.IsKnown(2) && like.IsKnown(3))
+            ends = Int64s(top + like.Dim(2), left + like.Dim(3));
+        else
+            ends = Node("Add", (name ?? "crop") + ".ends", [2], [SpatialSize(like), starts]);
+        return Node("Slice", name, shape, [x, starts, ends, Int64s(2, 3)]);
+    }
+
+    /// <summary>The centre window of <paramref name="x"/> with the spatial size of <paramref name="like"/>
+    /// (offsets (size(x) - size(like)) / 2, floored, as U-Net's skip crop).</summary>
+    public OnnxValue CenterCropLike(OnnxValue x, OnnxValue like, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), like.Dim(2), like.Dim(3) };
+        if (x.IsKnown(2) && x.IsKnown(3) && like.IsKnown(2) && like.IsKnown(3))
+        {
+            long dy = (x.Dim(2) - like.Dim(2)) / 2, dx = (x.Dim(3) - like.Dim(3)) / 2;
+            if (dy == 0 && dx == 0 && x.Dim(2) == like.Dim(2) && x.Dim(3) == like.Dim(3))
+                return x;
+            return Node("Slice", name, shape, [x, Int64s(dy, dx), Int64s(dy + like.Dim(2), dx + like.Dim(3)), Int64s(2, 3)]);
+        }
+        var path = FreeName(name ?? "center_crop");
+        var size = SpatialSize(like);
+        var starts = Node("Div", path + ".starts", [2], [Node("Sub", path + ".margin", [2], [SpatialSize(x), size]), Int64s(2, 2)]);
+        var ends = Node("Add", path + ".ends", [2], [starts, size]);
+        return Node("Slice", path, shape, [x, starts, ends, Int64s(2, 3)]);
+    }
+
+    /// <summary>Resizes to the spatial size of <paramref name="like"/>: PyTorch's interpolate(size=...) with
+    /// mode bilinear (align_corners false) or nearest.</summary>
+    public OnnxValue ResizeLike(OnnxValue x, OnnxValue like, bool bilinear, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), like.Dim(2), like.Dim(3) };
+        OnnxValue sizes;
+        if (x.IsKnown(0) && x.IsKnown(1) && like.IsKnown(2) && like.IsKnown(3))
+            sizes = Int64s(shape);
+        else
+        {
+            var path = FreeName((name ?? "resize") + ".sizes");
+            var batchAndChannels = Node("Slice", path + ".nc", [2], [Node("Shape", path + ".shape", [4], [x]), Int64s(0), Int64s(2), Int64s(0)]);
+            sizes = Node("Concat", path, [4], [batchAndChannels, SpatialSize(like)], ("axis", 0));
+        }
+        return Node("Resize", name, shape, [x, null, null, sizes], ResizeAttributes(bilinear));
+    }
+
+    /// <summary>Resizes by integer factors: PyTorch's interpolate(scale_factor=...) (nearest: floor(out / scale)).</summary>
+    public OnnxValue ResizeScale(OnnxValue x, double scaleH, double scaleW, bool bilinear, string? name = null)
+    {
+        long Scaled(long size, double scale) => size == Unknown ? Unknown : (long)Math.Floor(size * scale);
+        var shape = new long[] { x.Dim(0), x.Dim(1), Scaled(x.Dim(2), scaleH), Scaled(x.Dim(3), scaleW) };
+        var scales = Initializer((name ?? "resize") + ".scales", [1f, 1f, (float)scaleH, (float)scaleW], [4]);
+        return Node("Resize", name, shape, [x, null, scales], ResizeAttributes(bilinear, fromScales: true));
+    }
+
+    /// <summary>The spatial size (H, W) of <paramref name="x"/> as an int64 [2] value read at run time.</summary>
+    public OnnxValue SpatialSize(OnnxValue x)
+    {
+        var shape = Node("Shape", x.Name + ".shape", [4], [x]);
+        return Node("Slice", x.Name + ".hw", [2], [shape, Int64s(2), Int64s(4), Int64s(0)]);
+    }
+
+    OnnxValue ScalarFloat(float value) => Initializer("const_f32", [value], []);
+
+    static (string, object)[] ResizeAttributes(bool bilinear, bool fromScales = false) => bilinear
+        // PyTorch's bilinear with align_corners=False samples at (out + 0.5) / scale - 0.5, clamped at 0.
+        ? [("mode", "linear"), ("coordinate_transformation_mode", fromScales ? "half_pixel" : "pytorch_half_pixel")]
+        // PyTorch's nearest takes floor(out * in / out_size).
+        : [("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor")];
+
+    /// <summary>Eval-mode BatchNorm as y = x scale + shift, per channel, in float64.</summary>
+    static (Tensor Scale, Tensor Shift) FoldedBatchNorm(BatchNorm2d bn)
+    {
+        if (bn.running_mean is null || bn.running_var is null)
+            throw new NotSupportedException("ONNX export of a BatchNorm without running statistics");
+        var mean = bn.running_mean.detach().to(ScalarType.Float64);
+        var invStd = (bn.running_var.detach().to(ScalarType.Float64) + bn.eps).rsqrt();
+        var scale = bn.weight is null ? invStd : bn.weight.detach().to(ScalarType.Float64) * invStd;
+        var shift = -mean * scale;
+        if (bn.bias is not null)
+            shift = shift + bn.bias.detach().to(ScalarType.Float64);
+        return (scale, shift);
+    }
+
+    /// <summary>ONNX pads [top, left, bottom, right]; PyTorch's "same" puts an odd extra pixel after.</summary>
+    static long[] ConvPads(Conv2d conv)
+    {
+        if (conv.padding is { } padding)
+            return [padding[0], padding[1], padding[0], padding[1]];
+        if (conv.padding_type == Padding.Valid)
+            return [0, 0, 0, 0];
+        long totalH = conv.dilation[0] * (conv.kernel_size[0] - 1), totalW = conv.dilation[1] * (conv.kernel_size[1] - 1);
+        return [totalH / 2, totalW / 2, totalH - totalH / 2, totalW - totalW / 2];
+    }
+
+    static long ConvSide(long size, long kernel, long stride, long padBegin, long padEnd, long dilation) =>
+        size == Unknown ? Unknown : (size + padBegin + padEnd - dilation * (kernel - 1) - 1) / stride + 1;
+
+    static long PoolSide(long size, long kernel, long stride, long padding, long dilation, bool ceilMode)
+    {
+        if (size == Unknown)
+            return Unknown;
+        long span = size + 2 * padding - dilation * (kernel - 1) - 1;
+        long output = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+        if (ceilMode && (output - 1) * stride >= size + padding)
+            output--;
+        return output;
+    }
+
+    static long[] Broadcast(OnnxValue a, OnnxValue b)
+    {
+        var rank = Math.Max(a.Rank, b.Rank);
+        var shape = new long[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            long da = i - (rank - a.Rank) >= 0 ? a.Shape[i - (rank - a.Rank)] : 1;
+            long db = i - (rank - b.Rank) >= 0 ? b.Shape[i - (rank - b.Rank)] : 1;
+            shape[i] = da == 1 ? db : db == 1 ? da : da != Unknown ? da : db;
+        }
+        return shape;
+    }
+
+    /// <summary>PyTorch's adaptive average pooling as a matrix [outSize, inSize]: output i averages inputs
+    /// floor(i in / out) .. ceil((i + 1) in / out) - 1.</summary>
+    static float[] AdaptiveMatrix(long inSize, long outSize)
+    {
+        var matrix = new float[outSize * inSize];
+        for (long i = 0; i < outSize; i++)
+        {
+            long start = i * inSize / outSize, end = ((i + 1) * inSize + outSize - 1) / outSize;
+            for (long j = start; j < end; j++)
+                matrix[i * inSize + j] = 1f / (end - start);
+        }
+        return matrix;
+    }
+
+    static float[] Transpose(float[] matrix, long rows, long cols)
+    {
+        var result = new float[matrix.Length];
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+                result[c * rows + r] = matrix[r * cols + c];
+        return result;
+    }
+}

@@ -1,0 +1,108 @@
+using PixelBox.Data;
+using PixelBox.Inference;
+using PixelBox.Metrics;
+using PixelBox.Models;
+using PixelBox.Models.Segmentation;
+using PixelBox.Tests.Models;
+using PixelBox.Tests.Onnx;
+using PixelBox.Tests.Training;
+using PixelBox.Training;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace PixelBox.Tests.Inference;
+
+/// <summary>bf16 and channels-last inference against the float32 NCHW forward.</summary>
+public class InferencePrecisionTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Auto_means_bf16_exactly_where_the_cpu_lists_native_bf16()
+    {
+        if (!File.Exists("/proc/cpuinfo"))
+            return;
+        var flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags")).Split(' ');
+        bool listed = flags.Contains("avx512f") && (flags.Contains("avx512_bf16") || flags.Contains("amx_bf16"));
+        Assert.Equal(listed, CpuFeatures.HasNativeBf16);
+        Assert.Equal(listed ? Precision.Bf16 : Precision.Fp32, InferencePrecision.Resolve(Precision.Auto));
+        Assert.Equal(Precision.Fp32, InferencePrecision.Resolve(Precision.Fp32));
+    }
+
+    [Theory]
+    [MemberData(nameof(OnnxParityTests.SegmentationModels), MemberType = typeof(OnnxParityTests))]
+    public void Channels_last_float32_equals_nchw_and_bf16_stays_close(string name)
+    {
+        var (h, w) = name switch { "unet" => (44, 44), "unet-same" => (24, 36), _ => (13, 19) };
+        using var scope = NewDisposeScope();
+        var input = ReferenceWeights.Value("precision-input", [1, name == "unet" ? 1 : 3, h, w], "input");
+        Tensor Run(Precision precision, bool channelsLast)
+        {
+            var model = OnnxParityTests.Build(name);
+            ReferenceWeights.Fill(model);
+            model.eval();
+            using var prepared = InferenceSegmentationModel.Wrap(model, precision, channelsLast);
+            if (prepared is InferenceSegmentationModel { Float32Layers.Count: > 0 } converted)
+                output.WriteLine($"{name} bf16{(channelsLast ? " channels-last" : "")}: float32 layers {string.Join(", ", converted.Float32Layers)}");
+            using var noGrad = no_grad();
+            var result = prepared.forward(input);
+            Assert.Equal(ScalarType.Float32, result.dtype);
+            Assert.True(result.is_contiguous());
+            return result;
+        }
+        var reference = Run(Precision.Fp32, false);
+        double scale = reference.abs().max().item<float>();
+        double channelsLastError = (Run(Precision.Fp32, true) - reference).abs().max().item<float>();
+        double bf16Error = (Run(Precision.Bf16, false) - reference).abs().max().item<float>();
+        var bf16ChannelsLast = Run(Precision.Bf16, true);
+        double bf16ChannelsLastError = (bf16ChannelsLast - reference).abs().max().item<float>();
+        double agreement = bf16ChannelsLast.argmax(1).eq(reference.argmax(1)).to(ScalarType.Float32).mean().item<float>();
+        output.WriteLine($"{name} (reference weights): max |logit| {scale:F3}; max error fp32 channels-last {channelsLastError:E2}, " +
+                         $"bf16 {bf16Error:E2} ({bf16Error / scale:P2}), bf16 channels-last {bf16ChannelsLastError:E2} ({bf16ChannelsLastError / scale:P2}); " +
+                         $"argmax agreement {agreement:P2}");
+        Assert.True(channelsLastError <= 1e-4 * scale, $"channels-last float32 differs by {channelsLastError}");
+        // bf16 keeps 8 significant bits: a few per cent of the largest logit after a dozen layers of random weights.
+        Assert.True(bf16ChannelsLastError <= 0.05 * scale, $"bf16 differs by {bf16ChannelsLastError} (max logit {scale})");
+    }
+}
+
+/// <summary>bf16 on the demo model: the guard the precision feature promises (mIoU within 1% absolute).</summary>
+[Collection(TorchRandomCollection.Name)]
+public class Bf16DemoModelTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Bf16_masks_of_the_trained_model_score_within_one_point_of_fp32()
+    {
+        var info = SegmentationModelInfo.FromCheckpoint(Checkpoint.Open(TrainedShapesModel.Checkpoint));
+        var val = TrainedShapesModel.Validation;
+        ConfusionMatrix Score(InferenceOptions options, out List<byte[]> masks, out List<float[]> logits)
+        {
+            using var predictor = SegmentationPredictor.Load(TrainedShapesModel.Checkpoint, options);
+            var matrix = new ConfusionMatrix(info.NumClasses, info.IgnoreIndex);
+            masks = [];
+            logits = [];
+            foreach (var sample in val)
+            {
+                using var batch = SegmentationBatchLoader.Collate([sample], info.Normalization);
+                using var noGrad = no_grad();
+                using var output = predictor.Model.forward(batch.Images);
+                logits.Add(output.data<float>().ToArray());
+                var mask = predictor.Predict(new PixelBox.Imaging.RgbImage(sample.Width, sample.Height, sample.Image)).Pixels;
+                masks.Add(mask);
+                matrix.Update(sample.Mask, mask);
+            }
+            return matrix;
+        }
+        var fp32 = Score(InferenceOptions.Exact, out var fp32Masks, out var fp32Logits);
+        var bf16 = Score(new InferenceOptions(Precision.Bf16, ChannelsLast: true), out var bf16Masks, out var bf16Logits);
+        double maxLogitError = fp32Logits.Zip(bf16Logits).Max(p => p.First.Zip(p.Second).Max(v => Math.Abs(v.First - v.Second)));
+        double maxLogit = fp32Logits.Max(l => l.Max(Math.Abs));
+        long same = fp32Masks.Zip(bf16Masks).Sum(p => p.First.Zip(p.Second).Count(v => v.First == v.Second));
+        long pixels = fp32Masks.Sum(m => m.Length);
+        output.WriteLine($"demo model ({val.Count} val images): mIoU fp32 {fp32.MeanIoU:F4}, bf16 channels-last {bf16.MeanIoU:F4} " +
+                         $"(diff {bf16.MeanIoU - fp32.MeanIoU:+0.0000;-0.0000}); pixels agreeing {(double)same / pixels:P3}; " +
+                         $"max logit error {maxLogitError:E2} of max |logit| {maxLogit:F2}");
+        Assert.True(fp32.MeanIoU > 0.3, $"the demo model did not learn (mIoU {fp32.MeanIoU:F3}); the comparison would prove little");
+        Assert.True(Math.Abs(bf16.MeanIoU - fp32.MeanIoU) <= 0.01, $"bf16 mIoU {bf16.MeanIoU:F4} vs fp32 {fp32.MeanIoU:F4}");
+        Assert.True((double)same / pixels >= 0.99, $"only {(double)same / pixels:P2} of pixels agree");
+    }
+}
