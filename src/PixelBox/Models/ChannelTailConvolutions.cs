@@ -26,15 +26,21 @@ public static class ChannelTailConvolutions
         convolution.kernel_size.Length == 2
         && (convolution.in_channels % Block != 0 || convolution.out_channels % Block != 0);
 
+    /// <summary>Convolutions already routed (a model built from guarded parts must not hook them twice).</summary>
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Convolution, object> Routed = [];
+
+    /// <summary>Whether <paramref name="convolution"/> runs through the channels-last layout.</summary>
+    public static bool IsGuarded(Convolution convolution) => Routed.TryGetValue(convolution, out _);
+
     /// <summary>Routes every affected 2-D convolution (and transposed convolution) under
-    /// <paramref name="root"/> through the channels-last layout on the CPU; returns how many it routed.
-    /// Call once per model: each call adds hooks.</summary>
+    /// <paramref name="root"/> through the channels-last layout on the CPU; returns how many it newly routed.
+    /// Idempotent: convolutions routed before are left as they are.</summary>
     public static int Guard(nn.Module root)
     {
         int guarded = 0;
         foreach (var module in root.modules())
         {
-            if (module is not Convolution convolution || !IsAffected(convolution))
+            if (module is not Convolution convolution || !IsAffected(convolution) || !Routed.TryAdd(convolution, Routed))
                 continue;
             convolution.register_forward_pre_hook((_, input) => ToChannelsLast(input));
             convolution.register_forward_hook((_, _, output) => output.device_type == DeviceType.CPU ? output.contiguous() : output);

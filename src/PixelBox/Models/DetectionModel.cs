@@ -40,6 +40,15 @@ public abstract class DetectionModel : nn.Module<Tensor, Tensor[]>
         Settings = settings;
     }
 
+    /// <summary>Every detector registers its layers here at the end of its constructor; this is also where the
+    /// convolutions oneDNN's AVX-512 kernels get wrong are routed around the defect (see
+    /// <see cref="ChannelTailConvolutions"/>).</summary>
+    protected override void RegisterComponents()
+    {
+        base.RegisterComponents();
+        ChannelTailConvolutions.Guard(this);
+    }
+
     /// <summary>Object classes, background excluded (labels 0..NumClasses-1).</summary>
     public int NumClasses { get; }
 

@@ -10,9 +10,6 @@ namespace PixelBox.Models;
 /// </summary>
 public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Before any model exists: libtorch's oneDNN convolutions are checked (and turned off where wrong).</summary>
-    static SegmentationModel() => Interop.OneDnnConvolutionGuard.Ensure();
-
     protected SegmentationModel(string name, int numClasses, int inChannels) : base(name)
     {
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "at least one class");
@@ -20,8 +17,6 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
         NumClasses = numClasses;
         InChannels = inChannels;
     }
-
-    bool convolutionsGuarded;
 
     public int NumClasses { get; }
 
@@ -37,9 +32,6 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     protected override void RegisterComponents()
     {
         base.RegisterComponents();
-        if (convolutionsGuarded)
-            return;
         ChannelTailConvolutions.Guard(this);
-        convolutionsGuarded = true;
     }
 }

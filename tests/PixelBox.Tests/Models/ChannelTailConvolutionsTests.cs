@@ -88,6 +88,20 @@ public class ChannelTailConvolutionsTests
         Assert.Equal(["down.0.0", "head"], affected);
     }
 
+    public static TheoryData<string> RegistryModels => [.. ModelRegistry.Names];
+
+    /// <summary>Every model of the registry, segmentation and detection, built with an odd class count so that
+    /// its heads have channel tails too: each affected convolution is routed when the constructor returns.</summary>
+    [Theory]
+    [MemberData(nameof(RegistryModels))]
+    public void Every_registry_model_routes_all_its_affected_convolutions(string name)
+    {
+        using var model = ModelRegistry.Get(name).Create(numClasses: 5, inChannels: 3, device: META);
+        var affected = model.named_modules().Where(m => m.module is Convolution c && ChannelTailConvolutions.IsAffected(c)).ToList();
+        Assert.NotEmpty(affected);
+        Assert.All(affected, m => Assert.True(ChannelTailConvolutions.IsGuarded((Convolution)m.module), $"{name}: {m.name} is not routed"));
+    }
+
     static void AssertClose(Tensor expected, Tensor actual, string what)
     {
         Assert.True(actual.isfinite().all().item<bool>(), $"{what} is not finite");

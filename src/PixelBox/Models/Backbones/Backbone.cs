@@ -14,8 +14,6 @@ public sealed record FeatureMap(string Name, int Channels, int Stride);
 /// </summary>
 public abstract class Backbone : nn.Module<Tensor, Dictionary<string, Tensor>>
 {
-    static Backbone() => Interop.OneDnnConvolutionGuard.Ensure();
-
     protected Backbone(string name) : base(name)
     {
     }

@@ -43,7 +43,6 @@ public sealed class SsdLiteMobileNetV3Backbone : nn.Module<Tensor, Tensor[]>, IS
 
     public SsdLiteMobileNetV3Backbone(int inChannels = 3, Device? device = null) : base(nameof(SsdLiteMobileNetV3Backbone))
     {
-        Interop.OneDnnConvolutionGuard.Ensure();
         var norm = Norm(device);
         var first = nn.Sequential(MobileNetV3Large.ConvNormActivation(inChannels, 16, 3, 2, 1, 1, hardSwish: true, device));
         for (int i = 1; i < C4; i++)

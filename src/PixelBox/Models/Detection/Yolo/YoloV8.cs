@@ -92,7 +92,7 @@ public sealed class YoloV8 : DetectionModel
             new C2f(Ch(512) + Ch(1024), Ch(1024), N(3), shortcut: false, device),
             new YoloHead(numClasses, [Ch(256), Ch(512), Ch(1024)], device: device));
         model = new ModuleList<nn.Module>(layers.InOrder());
-        register_module("model", model);
+        RegisterComponents();
         layers.Head.InitializeBiases(Strides, Settings.InputSize);
         decoder = new YoloDecoder(numClasses, layers.Head.Bins);
     }
