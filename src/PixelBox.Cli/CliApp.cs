@@ -41,7 +41,6 @@ public static class CliApp
         new("train", "det", Commands.TrainDetCommand.Create),
         new("predict", "seg", Commands.PredictSegCommand.Create),
         new("predict", "det", Commands.PredictDetCommand.Create),
-
         new("export", "onnx", Commands.ExportOnnxCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
         new("", "nms", Commands.NmsCommand.Create),
