@@ -139,25 +139,87 @@ public sealed partial class OnnxGraph
 
     /// <summary>
     /// PyTorch's adaptive_avg_pool2d to <paramref name="height"/> x <paramref name="width"/>: a global average
-    /// for 1 x 1; otherwise the input sides must be known (a static-size export): equal windows become an
-    /// AveragePool, uneven ones (PyTorch's floor/ceil window bounds) a product with averaging matrices.
+    /// for 1 x 1; equal windows of a known input size an AveragePool; otherwise (uneven windows, or sides known
+    /// only at run time) a product with averaging matrices whose windows are PyTorch's floor/ceil bounds.
     /// </summary>
     public OnnxValue AdaptiveAveragePool(OnnxValue x, long height, long width, string? name = null)
     {
         if (height == 1 && width == 1)
             return GlobalAveragePool(x, name);
-        if (!x.IsKnown(2) || !x.IsKnown(3))
-            throw new NotSupportedException($"adaptive average pooling to {height}x{width} needs a static input size (export without --dynamic-size)");
         long inH = x.Dim(2), inW = x.Dim(3);
-        if (inH % height == 0 && inW % width == 0)
+        if (x.IsKnown(2) && x.IsKnown(3) && inH % height == 0 && inW % width == 0)
             return AveragePool(x, [inH / height, inW / width], [inH / height, inW / width], [0, 0], false, true, name);
         // y = A_h x A_w^T per channel: MatMul over the last axis with A_w^T [inW, width], then A_h [height, inH] from the left.
         var path = FreeName(name ?? "adaptive_avg_pool");
-        var rows = Initializer(path + ".rows", AdaptiveMatrix(inH, height), [height, inH]);
-        var columnsT = Initializer(path + ".cols", Transpose(AdaptiveMatrix(inW, width), width, inW), [inW, width]);
+        var rows = x.IsKnown(2) ? Initializer(path + ".rows", AdaptiveMatrix(inH, height), [height, inH]) : AdaptiveMatrix(x, 2, height, path + ".rows");
+        var columnsT = x.IsKnown(3)
+            ? Initializer(path + ".cols", Transpose(AdaptiveMatrix(inW, width), width, inW), [inW, width])
+            : Node("Transpose", path + ".cols", [Unknown, width], [AdaptiveMatrix(x, 3, width, path + ".cols_t")], ("perm", new long[] { 1, 0 }));
         var pooledW = Node("MatMul", path + ".w", [x.Dim(0), x.Dim(1), inH, width], [x, columnsT]);
         return Node("MatMul", path, [x.Dim(0), x.Dim(1), height, width], [rows, pooledW]);
     }
+
+    /// <summary>The averaging matrix [outSize, in] of adaptive pooling over axis <paramref name="axis"/> of
+    /// <paramref name="x"/>, built at run time from its size: row i is 1 / (end - start) on start..end-1 with
+    /// start = floor(i in / out), end = ceil((i + 1) in / out), as PyTorch's kernel.</summary>
+    OnnxValue AdaptiveMatrix(OnnxValue x, int axis, long outSize, string name)
+    {
+        var size = Node("Slice", name + ".in", [1], [Node("Shape", name + ".shape", [x.Rank], [x]), Int64s(axis), Int64s(axis + 1), Int64s(0)]);
+        var positions = Node("Range", name + ".positions", [Unknown], [Int64Scalar(0), Node("Reshape", name + ".in_scalar", Array.Empty<long>(), [size, Int64s()]), Int64Scalar(1)]);
+        var index = Int64Column(name + ".i", Enumerable.Range(0, (int)outSize).Select(i => (long)i).ToArray());
+        var next = Int64Column(name + ".i1", Enumerable.Range(1, (int)outSize).Select(i => (long)i).ToArray());
+        var start = Node("Div", name + ".start", [outSize, 1], [Node("Mul", name + ".start_num", [outSize, 1], [index, size]), Int64s(outSize)]);
+        var end = Node("Div", name + ".end", [outSize, 1],
+            [Node("Add", name + ".end_num", [outSize, 1], [Node("Mul", name + ".end_mul", [outSize, 1], [next, size]), Int64s(outSize - 1)]), Int64s(outSize)]);
+        var inside = Node("And", name + ".inside", [outSize, Unknown],
+            [Node("GreaterOrEqual", name + ".after_start", [outSize, Unknown], [positions, start]), Node("Less", name + ".before_end", [outSize, Unknown], [positions, end])]);
+        const int floatType = (int)PixelBox.Onnx.Proto.TensorProto.Types.DataType.Float;
+        var count = Node("Cast", name + ".count", [outSize, 1], [Node("Sub", name + ".width", [outSize, 1], [end, start])], ("to", floatType));
+        return Node("Div", name, [outSize, Unknown], [Node("Cast", name + ".mask", [outSize, Unknown], [inside], ("to", floatType)), count]);
+    }
+
+    /// <summary>PyTorch's max_pool2d_with_indices for 2x2-style pools without padding: the pooled map and the
+    /// positions of the maxima (ONNX's convention, flat over the whole tensor, which only <see cref="MaxUnpool"/> reads).</summary>
+    public (OnnxValue Pooled, OnnxValue Indices) MaxPoolWithIndices(OnnxValue x, long[] kernel, long[] stride, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), PoolSide(x.Dim(2), kernel[0], stride[0], 0, 1, false), PoolSide(x.Dim(3), kernel[1], stride[1], 0, 1, false) };
+        var outputs = Node("MaxPool", name, [shape, shape], [x], ("kernel_shape", kernel), ("strides", stride), ("pads", new long[] { 0, 0, 0, 0 }));
+        return (outputs[0], outputs[1]);
+    }
+
+    /// <summary>PyTorch's max_unpool2d to the shape of <paramref name="like"/> (the map that was pooled, so odd sides come back exactly).</summary>
+    public OnnxValue MaxUnpool(OnnxValue x, OnnxValue indices, long[] kernel, long[] stride, OnnxValue like, string? name = null)
+    {
+        var shape = new long[] { x.Dim(0), x.Dim(1), like.Dim(2), like.Dim(3) };
+        var outputShape = Node("Shape", (name ?? "unpool") + ".shape", [4], [like]);
+        return Node("MaxUnpool", name, shape, [x, indices, outputShape], ("kernel_shape", kernel), ("strides", stride), ("pads", new long[] { 0, 0, 0, 0 }));
+    }
+
+    /// <summary>[N, C, H, W] to [N, C H W] (PyTorch's flatten(1)).</summary>
+    public OnnxValue Flatten(OnnxValue x, string? name = null)
+    {
+        long features = x.Shape.Skip(1).Any(d => d == Unknown) ? Unknown : x.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        return Node("Flatten", name, [x.Dim(0), features], [x], ("axis", 1));
+    }
+
+    /// <summary>A fully connected layer y = x W^T + b (PyTorch's Linear) on [N, in].</summary>
+    public OnnxValue Linear(OnnxValue x, Linear linear)
+    {
+        var path = PathOf(linear);
+        var weight = Initializer(path + ".weight", linear.weight!);
+        var inputs = linear.bias is null ? new OnnxValue?[] { x, weight } : [x, weight, Initializer(path + ".bias", linear.bias)];
+        return Node("Gemm", path, [x.Dim(0), linear.weight!.shape[0]], inputs, ("transB", 1));
+    }
+
+    /// <summary>Reshape to <paramref name="shape"/> (0: keep that dimension, -1: inferred), as ONNX's Reshape.</summary>
+    public OnnxValue Reshape(OnnxValue x, long[] shape, string? name = null)
+    {
+        var known = shape.Select((d, i) => d == 0 ? x.Dim(i) : d == -1 ? Unknown : d).ToArray();
+        return Node("Reshape", name, known, [x, Int64s(shape)]);
+    }
+
+    public OnnxValue Transpose(OnnxValue x, long[] perm, string? name = null) =>
+        Node("Transpose", name, [.. perm.Select(p => x.Dim((int)p))], [x], ("perm", perm));
 
     /// <summary>A window of <paramref name="x"/> starting at (<paramref name="top"/>, <paramref name="left"/>) with
     /// the spatial size of <paramref name="like"/> (known, or read from it at run time).</summary>
@@ -192,8 +254,8 @@ public sealed partial class OnnxGraph
     }
 
     /// <summary>Resizes to the spatial size of <paramref name="like"/>: PyTorch's interpolate(size=...) with
-    /// mode bilinear (align_corners false) or nearest.</summary>
-    public OnnxValue ResizeLike(OnnxValue x, OnnxValue like, bool bilinear, string? name = null)
+    /// mode bilinear (align_corners as given) or nearest.</summary>
+    public OnnxValue ResizeLike(OnnxValue x, OnnxValue like, bool bilinear, string? name = null, bool alignCorners = false)
     {
         var shape = new long[] { x.Dim(0), x.Dim(1), like.Dim(2), like.Dim(3) };
         OnnxValue sizes;
@@ -205,7 +267,10 @@ public sealed partial class OnnxGraph
             var batchAndChannels = Node("Slice", path + ".nc", [2], [Node("Shape", path + ".shape", [4], [x]), Int64s(0), Int64s(2), Int64s(0)]);
             sizes = Node("Concat", path, [4], [batchAndChannels, SpatialSize(like)], ("axis", 0));
         }
-        return Node("Resize", name, shape, [x, null, null, sizes], ResizeAttributes(bilinear));
+        var attributes = alignCorners
+            ? bilinear ? [("mode", "linear"), ("coordinate_transformation_mode", "align_corners")] : throw new ArgumentException("align_corners applies to bilinear resizing")
+            : ResizeAttributes(bilinear);
+        return Node("Resize", name, shape, [x, null, null, sizes], attributes);
     }
 
     /// <summary>Resizes by integer factors: PyTorch's interpolate(scale_factor=...) (nearest: floor(out / scale)).</summary>
@@ -225,6 +290,10 @@ public sealed partial class OnnxGraph
     }
 
     OnnxValue ScalarFloat(float value) => Initializer("const_f32", [value], []);
+
+    OnnxValue Int64Scalar(long value) => Int64Tensor("const_i64_scalar", [value], []);
+
+    OnnxValue Int64Column(string name, long[] values) => Int64Tensor(name, values, [values.Length, 1]);
 
     static (string, object)[] ResizeAttributes(bool bilinear, bool fromScales = false) => bilinear
         // PyTorch's bilinear with align_corners=False samples at (out + 0.5) / scale - 0.5, clamped at 0.

@@ -113,6 +113,16 @@ public sealed partial class OnnxGraph
         return int64Constants[key] = new OnnxValue(name, [values.Length]);
     }
 
+    /// <summary>An int64 initializer of any shape (not shared).</summary>
+    OnnxValue Int64Tensor(string name, long[] values, long[] dims)
+    {
+        var proto = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Int64 };
+        proto.Dims.AddRange(dims);
+        proto.Int64Data.AddRange(values);
+        graph.Initializer.Add(proto);
+        return new OnnxValue(proto.Name, dims);
+    }
+
     /// <summary>
     /// Adds a node of <paramref name="opType"/> with one output of <paramref name="outputShape"/>.
     /// A null input is an omitted optional input (written as ""). Attribute values: int/long, long[],
@@ -218,6 +228,12 @@ public sealed partial class OnnxGraph
 public interface IOnnxExportable
 {
     OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input);
+}
+
+/// <summary>A backbone that writes its forward into an ONNX graph: the feature maps it returns, by name.</summary>
+public interface IOnnxFeatureExtractor
+{
+    Dictionary<string, OnnxValue> ExportOnnx(OnnxGraph graph, OnnxValue input);
 }
 
 /// <summary>A module of several tensor inputs or outputs (a detector's raw outputs, a multi-level head) that

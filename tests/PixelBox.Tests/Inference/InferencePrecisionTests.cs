@@ -32,7 +32,7 @@ public class InferencePrecisionTests(ITestOutputHelper output)
     [MemberData(nameof(OnnxParityTests.SegmentationModels), MemberType = typeof(OnnxParityTests))]
     public void Channels_last_float32_equals_nchw_and_bf16_stays_close(string name)
     {
-        var (h, w) = name switch { "unet" => (44, 44), "unet-same" => (24, 36), _ => (13, 19) };
+        var (h, w) = OnnxParityTests.Sizes(name)[0];
         using var scope = NewDisposeScope();
         var input = ReferenceWeights.Value("precision-input", [1, name == "unet" ? 1 : 3, h, w], "input");
         Tensor Run(Precision precision, bool channelsLast)

@@ -1,4 +1,5 @@
 using PixelBox.Models;
+using PixelBox.Models.Backbones;
 using PixelBox.Models.Segmentation;
 using PixelBox.Onnx;
 using PixelBox.Tests.Models;
@@ -18,7 +19,11 @@ public class OnnxParityTests(ITestOutputHelper output)
     /// <summary>Largest |ONNX - libtorch| allowed, relative to the largest |libtorch| output.</summary>
     const double Tolerance = 1e-4;
 
-    /// <summary>A small configuration of each registered segmentation model, with two input sizes (H, W) it takes.</summary>
+    /// <summary>
+    /// A small configuration of each registered segmentation model: the registry's architecture (same module
+    /// types, forward and export code) with narrow layers and few blocks, so that every model's graph is checked
+    /// in seconds. ResNet trunks keep a dilated stage of two blocks (the first keeps the previous dilation).
+    /// </summary>
     public static SegmentationModel Build(string name) => name switch
     {
         "unet" => UNet.Valid(numClasses: 2, inChannels: 1, baseWidth: 4, depth: 3),
@@ -26,14 +31,30 @@ public class OnnxParityTests(ITestOutputHelper output)
         "fcn32s" => new Fcn(FcnVariant.Fcn32s, numClasses: 3, fcChannels: 64),
         "fcn16s" => new Fcn(FcnVariant.Fcn16s, numClasses: 3, fcChannels: 64),
         "fcn8s" => new Fcn(FcnVariant.Fcn8s, numClasses: 3, fcChannels: 64),
+        "segnet" => new SegNet(numClasses: 3, inChannels: 3, widthDivisor: 16),
+        "fcn-resnet50" or "fcn-resnet101" => FcnResNet.Create(name, SmallResNet(name, 8, FcnResNet.ReturnLayers(false)), 3, 3),
+        "deeplabv3-resnet50" or "deeplabv3-resnet101" => DeepLabV3.Create(name, SmallResNet(name, 8, FcnResNet.ReturnLayers(false)), 3, 3, headChannels: 16),
+        "deeplabv3-mobilenet-v3-large" => DeepLabV3.Create(name, new MobileNetV3Large(3, dilated: true, new Dictionary<int, string> { [16] = "out" }), 3, 3, headChannels: 16),
+        "lraspp-mobilenet-v3-large" => new LrAspp(numClasses: 3, inChannels: 3, interChannels: 16),
+        "deeplabv3plus-resnet50" or "deeplabv3plus-resnet101" =>
+            DeepLabV3Plus.Create(name, SmallResNet(name, 16, DeepLabV3Plus.ReturnLayers), 3, 3, outputStride: 16, lowLevelChannels: 8, channels: 16),
+        "pspnet-resnet50" or "pspnet-resnet101" => PspNet.Create(name, SmallResNet(name, 8, FcnResNet.ReturnLayers(false)), 3, 3, channels: 16),
+        "hrnetv2-w18" or "hrnetv2-w48" => new HRNetV2(name, 3, 3, HRNetV2.Widths(name == "hrnetv2-w18" ? 4 : 6)
+            .Select(stage => stage with { Modules = 1, Blocks = [.. stage.Blocks.Select(_ => 1)] }).ToArray()),
         _ => throw new ArgumentException($"no test configuration for {name}"),
     };
 
-    static (int H, int W)[] Sizes(string name) => name switch
+    /// <summary>A ResNet trunk of base width 8 with the block counts' proportions kept small (ResNet-101's layer3 the longest).</summary>
+    static ResNet SmallResNet(string name, int outputStride, IReadOnlyDictionary<string, string> returns) =>
+        new(name.EndsWith("101", StringComparison.Ordinal) ? [1, 1, 3, 2] : [1, 1, 2, 2], 3, outputStride, returns, baseWidth: 8);
+
+    /// <summary>Two input sizes (H, W) of each test configuration: odd, not multiples of the output stride.</summary>
+    public static (int H, int W)[] Sizes(string name) => name switch
     {
         "unet" => [(44, 44), (60, 76)],
         "unet-same" => [(24, 36), (32, 20)],
-        _ => [(13, 19), (6, 5)],
+        "fcn32s" or "fcn16s" or "fcn8s" => [(13, 19), (6, 5)],
+        _ => [(70, 90), (45, 61)],
     };
 
     public static TheoryData<string> SegmentationModels => [.. ModelRegistry.NamesOf(ModelTasks.Segmentation)];

@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ namespace PixelBox.Models.Backbones;
 /// are <see cref="StageIndices"/> (0, 2, 4, 7, 13, 16): torchvision's LR-ASPP reads index 4 ("low",
 /// 40 channels, stride 8) and 16 ("high"), DeepLabV3 16 ("out") and 4 ("aux").
 /// </remarks>
-public sealed class MobileNetV3Large : Backbone
+public sealed class MobileNetV3Large : Backbone, IOnnxFeatureExtractor
 {
     /// <summary>One inverted residual block: torchvision's bneck_conf(input, kernel, expanded, out, SE,
     /// hard-swish, stride, dilation) for width multiplier 1.</summary>
@@ -101,6 +102,19 @@ public sealed class MobileNetV3Large : Backbone
 
     public override IReadOnlyList<FeatureMap> Returns => returns;
 
+    public Dictionary<string, OnnxValue> ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var maps = new Dictionary<string, OnnxValue>();
+        var x = input;
+        for (var i = 0; i < features.Length; i++)
+        {
+            x = graph.Apply(features[i], x);
+            if (returnNames.TryGetValue(i, out var name))
+                maps[name] = x;
+        }
+        return maps;
+    }
+
     public override Dictionary<string, Tensor> forward(Tensor input)
     {
         var maps = new Dictionary<string, Tensor>();
@@ -142,7 +156,7 @@ public sealed class MobileNetV3Large : Backbone
 /// <summary>torchvision's MobileNetV3 <c>InvertedResidual</c>: <c>block</c> = [1x1 expand] + depthwise
 /// kxk (stride, or dilation instead of stride) + [squeeze-excitation] + 1x1 project (no activation);
 /// a residual sum when the shape is kept.</summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Sequential block;
     readonly bool useResidual;
@@ -167,11 +181,17 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
         var h = ModuleChain.Run(block.children().Cast<nn.Module<Tensor, Tensor>>(), input);
         return (useResidual ? h.add_(input) : h).MoveToOuterDisposeScope();
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var h = graph.Apply(block, input);
+        return useResidual ? graph.Add(h, input, graph.PathOf(this) + ".add") : h;
+    }
 }
 
 /// <summary>torchvision's <c>SqueezeExcitation</c> as MobileNetV3 uses it: global average, <c>fc1</c> (1x1
 /// conv), ReLU, <c>fc2</c>, hard-sigmoid, channel-wise scale of the input.</summary>
-public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
+public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly AdaptiveAvgPool2d avgpool;
     readonly Conv2d fc1;
@@ -194,5 +214,12 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var scale = ModuleChain.Run([avgpool, fc1, activation, fc2, scale_activation], input);
         return scale.mul(input).MoveToOuterDisposeScope();
+    }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var scale = graph.Apply(fc2, graph.Relu(graph.Apply(fc1, graph.GlobalAveragePool(input, path + ".avgpool")), path + ".relu"));
+        return graph.Mul(graph.HardSigmoid(scale, path + ".scale"), input, path);
     }
 }

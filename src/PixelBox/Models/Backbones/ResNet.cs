@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,9 +18,8 @@ namespace PixelBox.Models.Backbones;
 /// asked for are not built. ImageNet weights: a torchvision resnet state dict loads under this module's
 /// prefix with its <c>fc.*</c> dropped (<see cref="BackboneImport"/>).
 /// </remarks>
-public sealed class ResNet : Backbone
+public sealed class ResNet : Backbone, IOnnxFeatureExtractor
 {
-    static readonly int[] LayerWidths = [64, 128, 256, 512];
 
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
@@ -37,9 +37,15 @@ public sealed class ResNet : Backbone
     /// <param name="inChannels">Image channels (ImageNet weights need 3).</param>
     /// <param name="outputStride">32 (classification), 16 (layer4 dilated) or 8 (layer3 and layer4 dilated).</param>
     /// <param name="returnLayers">"layer1".."layer4" to the name each is returned under.</param>
-    public ResNet(IReadOnlyList<int> blocks, int inChannels, int outputStride, IReadOnlyDictionary<string, string> returnLayers, Device? device = null)
+    /// <param name="baseWidth">Stem width and bottleneck width of layer1 (64 in every torchvision ResNet; the
+    /// stages double it); smaller for tiny models and tests.</param>
+    public ResNet(IReadOnlyList<int> blocks, int inChannels, int outputStride, IReadOnlyDictionary<string, string> returnLayers, Device? device = null,
+        int baseWidth = 64)
         : base(nameof(ResNet))
     {
+        if (baseWidth < 1)
+            throw new ArgumentOutOfRangeException(nameof(baseWidth), baseWidth, "at least one channel");
+        int[] layerWidths = [baseWidth, 2 * baseWidth, 4 * baseWidth, 8 * baseWidth];
         if (blocks.Count != 4 || blocks.Any(b => b < 1))
             throw new ArgumentException("a ResNet has four stages of at least one block each", nameof(blocks));
         bool[] dilate = outputStride switch
@@ -62,12 +68,12 @@ public sealed class ResNet : Backbone
         if (deepest < 0)
             throw new ArgumentException("return at least one layer", nameof(returnLayers));
 
-        conv1 = nn.Conv2d(inChannels, 64, kernel_size: 7, stride: 2, padding: 3, bias: false, device: device);
-        bn1 = nn.BatchNorm2d(64, device: device);
+        conv1 = nn.Conv2d(inChannels, baseWidth, kernel_size: 7, stride: 2, padding: 3, bias: false, device: device);
+        bn1 = nn.BatchNorm2d(baseWidth, device: device);
         relu = nn.ReLU(inplace: true);
         maxpool = nn.MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
 
-        long inplanes = 64;
+        long inplanes = baseWidth;
         var dilation = 1;
         var stride = 4;
         var built = new List<Sequential>();
@@ -81,7 +87,7 @@ public sealed class ResNet : Backbone
                 layerStride = 1;
             }
             stride *= layerStride;
-            built.Add(MakeLayer(ref inplanes, LayerWidths[i], blocks[i], layerStride, previousDilation, dilation, device));
+            built.Add(MakeLayer(ref inplanes, layerWidths[i], blocks[i], layerStride, previousDilation, dilation, device));
             if (returnNames[i] is { } name)
                 returns.Add(new FeatureMap(name, (int)inplanes, stride));
         }
@@ -123,6 +129,19 @@ public sealed class ResNet : Backbone
         return layer;
     }
 
+    public Dictionary<string, OnnxValue> ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var maps = new Dictionary<string, OnnxValue>();
+        var x = graph.Apply(maxpool, graph.Relu(graph.Conv(input, conv1, bn1), graph.PathOf(this) + ".relu"));
+        for (var i = 0; i < layers.Length; i++)
+        {
+            x = graph.Apply(layers[i], x);
+            if (returnNames[i] is { } name)
+                maps[name] = x;
+        }
+        return maps;
+    }
+
     public override Dictionary<string, Tensor> forward(Tensor input)
     {
         var maps = new Dictionary<string, Tensor>();
@@ -142,7 +161,7 @@ public sealed class ResNet : Backbone
 
 /// <summary>torchvision's ResNet <c>Bottleneck</c> (v1.5): 1x1 reduce, 3x3 (stride, dilation), 1x1 expand
 /// by 4, each with BatchNorm; identity or <c>downsample</c> shortcut; ReLU after the sum.</summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     public const int Expansion = 4;
 
@@ -176,11 +195,21 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         var identity = downsample is null ? input : downsample.call(input);
         return relu.call(h.add_(identity)).MoveToOuterDisposeScope();
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var h = graph.Relu(graph.Conv(input, conv1, bn1), path + ".relu1");
+        h = graph.Relu(graph.Conv(h, conv2, bn2), path + ".relu2");
+        h = graph.Conv(h, conv3, bn3);
+        var identity = downsample is null ? input : graph.Apply(downsample, input);
+        return graph.Relu(graph.Add(h, identity, path + ".add"), path + ".relu");
+    }
 }
 
 /// <summary>torchvision's ResNet <c>BasicBlock</c> (also HRNet's): two 3x3 convolutions with BatchNorm,
 /// identity or <c>downsample</c> shortcut, ReLU after the sum.</summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
@@ -207,5 +236,13 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var h = ModuleChain.Run([conv1, bn1, relu, conv2, bn2], input);
         var identity = downsample is null ? input : downsample.call(input);
         return relu.call(h.add_(identity)).MoveToOuterDisposeScope();
+    }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var h = graph.Conv(graph.Relu(graph.Conv(input, conv1, bn1), path + ".relu1"), conv2, bn2);
+        var identity = downsample is null ? input : graph.Apply(downsample, input);
+        return graph.Relu(graph.Add(h, identity, path + ".add"), path + ".relu");
     }
 }

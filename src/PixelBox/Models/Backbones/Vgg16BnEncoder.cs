@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,6 +9,9 @@ namespace PixelBox.Models.Backbones;
 /// map before pooling (so unpooling restores odd sides exactly).</summary>
 public sealed record PoolingSwitches(Tensor Indices, long Height, long Width);
 
+/// <summary><see cref="PoolingSwitches"/> in an ONNX graph: the indices and the map that was pooled.</summary>
+public sealed record OnnxPoolingSwitches(OnnxValue Indices, OnnxValue Pooled);
+
 /// <summary>
 /// The VGG16-BN encoder of SegNet (Badrinarayanan, Kendall &amp; Cipolla, TPAMI 2017): 13 3x3
 /// convolutions with BatchNorm and ReLU in five stages (64, 128, 256, 512, 512 channels; 2, 2, 3, 3, 3
@@ -17,7 +21,7 @@ public sealed record PoolingSwitches(Tensor Indices, long Height, long Width);
 /// <remarks>ImageNet weights: torchvision's <c>vgg16_bn</c> <c>features.{k}</c> (convolutions at
 /// 0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40, BatchNorm at k + 1) map onto
 /// <c>{stage}.{conv}.0</c> / <c>.1</c> (<see cref="BackboneImport"/>).</remarks>
-public sealed class Vgg16BnEncoder : Backbone
+public sealed class Vgg16BnEncoder : Backbone, IOnnxFeatureExtractor
 {
     /// <summary>Convolution widths per stage (torchvision's VGG "D" configuration).</summary>
     public static readonly IReadOnlyList<IReadOnlyList<int>> StageWidths = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
@@ -25,8 +29,11 @@ public sealed class Vgg16BnEncoder : Backbone
     readonly Sequential[] stages;
     readonly List<FeatureMap> returns;
 
-    public Vgg16BnEncoder(int inChannels = 3, Device? device = null) : base(nameof(Vgg16BnEncoder))
+    /// <param name="widthDivisor">Divides every width (1: VGG16; larger for tiny models and tests).</param>
+    public Vgg16BnEncoder(int inChannels = 3, Device? device = null, int widthDivisor = 1) : base(nameof(Vgg16BnEncoder))
     {
+        if (widthDivisor < 1 || StageWidths.Any(s => s.Any(w => w % widthDivisor != 0)))
+            throw new ArgumentOutOfRangeException(nameof(widthDivisor), widthDivisor, "must divide every VGG16 width (a power of two up to 64)");
         long channels = inChannels;
         var built = new List<Sequential>();
         foreach (var widths in StageWidths)
@@ -34,14 +41,14 @@ public sealed class Vgg16BnEncoder : Backbone
             var stage = nn.Sequential();
             foreach (var width in widths)
             {
-                stage.append(ConvBnRelu(channels, width, device));
-                channels = width;
+                stage.append(ConvBnRelu(channels, width / widthDivisor, device));
+                channels = width / widthDivisor;
             }
             built.Add(stage);
         }
         stages = [.. built];
         ModuleChain.RegisterIndexed(this, stages);
-        returns = [.. Enumerable.Range(0, 5).Select(i => new FeatureMap($"pool{i + 1}", StageWidths[i][^1], 2 << i))];
+        returns = [.. Enumerable.Range(0, 5).Select(i => new FeatureMap($"pool{i + 1}", StageWidths[i][^1] / widthDivisor, 2 << i))];
     }
 
     public override IReadOnlyList<FeatureMap> Returns => returns;
@@ -70,6 +77,35 @@ public sealed class Vgg16BnEncoder : Backbone
             x = pooled;
         }
         return (x, switches);
+    }
+
+    /// <summary><see cref="Encode"/> as an ONNX graph (MaxPool with its Indices output).</summary>
+    public (OnnxValue Output, List<OnnxPoolingSwitches> Switches) ExportOnnxEncode(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var switches = new List<OnnxPoolingSwitches>();
+        var x = input;
+        for (var i = 0; i < stages.Length; i++)
+        {
+            var features = graph.Apply(stages[i], x);
+            var (pooled, indices) = graph.MaxPoolWithIndices(features, [2, 2], [2, 2], $"{path}.pool{i + 1}");
+            switches.Add(new OnnxPoolingSwitches(indices, features));
+            x = pooled;
+        }
+        return (x, switches);
+    }
+
+    public Dictionary<string, OnnxValue> ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var maps = new Dictionary<string, OnnxValue>();
+        var x = input;
+        for (var i = 0; i < stages.Length; i++)
+        {
+            x = graph.MaxPool(graph.Apply(stages[i], x), [2, 2], [2, 2], [0, 0], [1, 1], false, $"{path}.pool{i + 1}");
+            maps[$"pool{i + 1}"] = x;
+        }
+        return maps;
     }
 
     /// <summary>The five pooled maps "pool1" .. "pool5" (the Backbone contract; SegNet uses <see cref="Encode"/>).</summary>

@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ namespace PixelBox.Models.Segmentation;
 /// </summary>
 /// <remarks><see cref="forward"/> returns torchvision's <c>result["out"]</c> and does not run the auxiliary
 /// head; <see cref="ForwardWithAux"/> returns both, for training with torchvision's auxiliary loss.</remarks>
-public abstract class SimpleSegmentationModel : SegmentationModel
+public abstract class SimpleSegmentationModel : SegmentationModel, IOnnxExportable
 {
     readonly Backbone backbone;
     readonly nn.Module<Tensor, Tensor> classifier;
@@ -52,6 +53,15 @@ public abstract class SimpleSegmentationModel : SegmentationModel
         var output = Head(classifier, features["out"], input).MoveToOuterDisposeScope();
         var aux = aux_classifier is null ? null : Head(aux_classifier, features["aux"], input).MoveToOuterDisposeScope();
         return (output, aux);
+    }
+
+    /// <summary>The forward (without the auxiliary head) as an ONNX graph.</summary>
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        if (backbone is not IOnnxFeatureExtractor extractor)
+            throw new NotSupportedException($"{GetName()}: backbone {backbone.GetName()} has no ONNX export");
+        var logits = graph.Apply(classifier, extractor.ExportOnnx(graph, input)["out"]);
+        return graph.ResizeLike(logits, input, bilinear: true, "resize");
     }
 
     static Tensor Head(nn.Module<Tensor, Tensor> head, Tensor features, Tensor input)

@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace PixelBox.Models.Segmentation;
 /// (global average, 1x1, BatchNorm, ReLU, resized back), each branch <c>out</c> channels with BatchNorm and
 /// ReLU; <c>project</c> = 1x1 over their concatenation, BatchNorm, ReLU, dropout.
 /// </summary>
-public sealed class Aspp : nn.Module<Tensor, Tensor>
+public sealed class Aspp : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ModuleList<nn.Module<Tensor, Tensor>> convs;
     readonly Sequential project;
@@ -44,11 +45,14 @@ public sealed class Aspp : nn.Module<Tensor, Tensor>
         var branches = convs.Select(branch => branch.call(input)).ToList();
         return project.call(cat(branches, dim: 1)).MoveToOuterDisposeScope();
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input) =>
+        graph.Apply(project, graph.Concat([.. convs.Select(branch => graph.Apply(branch, input))], name: graph.PathOf(this) + ".cat"));
 }
 
 /// <summary>torchvision's <c>ASPPPooling</c> (a Sequential with its own forward): children 0 global
 /// average, 1 conv 1x1, 2 BatchNorm, 3 ReLU; the 1x1 result is resized bilinearly to the input's size.</summary>
-public sealed class AsppPooling : nn.Module<Tensor, Tensor>
+public sealed class AsppPooling : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly nn.Module<Tensor, Tensor>[] layers;
 
@@ -69,6 +73,13 @@ public sealed class AsppPooling : nn.Module<Tensor, Tensor>
         using var pooled = ModuleChain.Run(layers, input);
         return ModuleChain.Resize(pooled, input.shape[^2], input.shape[^1], alignCorners: false);
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var pooled = graph.Apply(layers[3], graph.Conv(graph.Apply(layers[0], input), (Conv2d)layers[1], (BatchNorm2d)layers[2]));
+        return graph.ResizeLike(pooled, input, bilinear: true, path + ".resize");
+    }
 }
 
 /// <summary>torchvision's <c>DeepLabHead</c> (a Sequential): 0 <see cref="Aspp"/> (rates 12, 24, 36),
@@ -77,11 +88,13 @@ public static class DeepLabHead
 {
     public static readonly IReadOnlyList<int> TorchVisionRates = [12, 24, 36];
 
-    public static nn.Module<Tensor, Tensor> Create(long inChannels, long numClasses, IReadOnlyList<int>? atrousRates = null, Device? device = null) =>
+    /// <param name="channels">Width of the ASPP branches and the head (torchvision: 256).</param>
+    public static nn.Module<Tensor, Tensor> Create(long inChannels, long numClasses, IReadOnlyList<int>? atrousRates = null, Device? device = null,
+        long channels = 256) =>
         nn.Sequential(
-            new Aspp(inChannels, atrousRates ?? TorchVisionRates, 256, 0.5, device),
-            nn.Conv2d(256, 256, kernel_size: 3, padding: 1, bias: false, device: device),
-            nn.BatchNorm2d(256, device: device),
+            new Aspp(inChannels, atrousRates ?? TorchVisionRates, channels, 0.5, device),
+            nn.Conv2d(channels, channels, kernel_size: 3, padding: 1, bias: false, device: device),
+            nn.BatchNorm2d(channels, device: device),
             nn.ReLU(inplace: true),
-            nn.Conv2d(256, numClasses, kernel_size: 1, device: device));
+            nn.Conv2d(channels, numClasses, kernel_size: 1, device: device));
 }

@@ -14,12 +14,17 @@ namespace PixelBox.Models.Segmentation;
 /// </summary>
 public sealed class DeepLabV3 : SimpleSegmentationModel
 {
-    DeepLabV3(string name, int numClasses, int inChannels, Backbone backbone, bool auxHead, Device? device)
+    DeepLabV3(string name, int numClasses, int inChannels, Backbone backbone, bool auxHead, Device? device, long headChannels = 256)
         : base(name, numClasses, inChannels, backbone,
-            DeepLabHead.Create(backbone["out"].Channels, numClasses, device: device),
+            DeepLabHead.Create(backbone["out"].Channels, numClasses, device: device, channels: headChannels),
             auxHead ? FcnHead.Create(backbone["aux"].Channels, numClasses, device) : null)
     {
     }
+
+    /// <summary>A DeepLabV3 on any backbone returning "out" (and "aux" with the auxiliary head) with ASPP and head
+    /// <paramref name="headChannels"/> wide (torchvision: 256): narrow configurations for tiny models and tests.</summary>
+    public static DeepLabV3 Create(string name, Backbone backbone, int numClasses, int inChannels, long headChannels = 256, bool auxHead = false, Device? device = null) =>
+        new(name, numClasses, inChannels, backbone, auxHead, device, headChannels);
 
     /// <summary>torchvision's <c>deeplabv3_resnet50(num_classes, aux_loss)</c>.</summary>
     public static DeepLabV3 ResNet50(int numClasses = 21, int inChannels = 3, bool auxHead = false, Device? device = null) =>

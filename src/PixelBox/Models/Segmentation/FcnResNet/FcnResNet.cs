@@ -14,10 +14,15 @@ public sealed class FcnResNet : SimpleSegmentationModel
 {
     FcnResNet(string name, int numClasses, int inChannels, ResNet backbone, bool auxHead, Device? device)
         : base(name, numClasses, inChannels, backbone,
-            FcnHead.Create(2048, numClasses, device),
-            auxHead ? FcnHead.Create(1024, numClasses, device) : null)
+            FcnHead.Create(backbone["out"].Channels, numClasses, device),
+            auxHead ? FcnHead.Create(backbone["aux"].Channels, numClasses, device) : null)
     {
     }
+
+    /// <summary>An FCN on any ResNet trunk returning "out" (and "aux" with the auxiliary head), e.g. a narrow one
+    /// (<see cref="ResNet"/>'s base width) for tiny models and tests.</summary>
+    public static FcnResNet Create(string name, ResNet backbone, int numClasses, int inChannels, bool auxHead = false, Device? device = null) =>
+        new(name, numClasses, inChannels, backbone, auxHead, device);
 
     /// <summary>torchvision's <c>fcn_resnet50(num_classes, aux_loss)</c>.</summary>
     public static FcnResNet ResNet50(int numClasses = 21, int inChannels = 3, bool auxHead = false, Device? device = null) =>

@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -27,7 +28,7 @@ public sealed record HRNetStage(int Modules, int[] Blocks, int[] Channels);
 /// reporting 65.9M for HRNetV2-W48 on Cityscapes; checked against the reference definition
 /// tests/PixelBox.Tests/Models/Reference/zoo_reference_models.py.
 /// </remarks>
-public sealed class HRNetV2 : SegmentationModel
+public sealed class HRNetV2 : SegmentationModel, IOnnxExportable
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
@@ -118,6 +119,32 @@ public sealed class HRNetV2 : SegmentationModel
         var all = streams.Select((s, i) => i == 0 ? s : ModuleChain.Resize(s, height, width, alignCorners)).ToList();
         var logits = ModuleChain.Run(last_layer.children().Cast<nn.Module<Tensor, Tensor>>(), cat(all, dim: 1));
         return ModuleChain.Resize(logits, input.shape[^2], input.shape[^1], alignCorners).MoveToOuterDisposeScope();
+    }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var x = graph.Relu(graph.Conv(graph.Relu(graph.Conv(input, conv1, bn1), "relu1"), conv2, bn2), "relu2");
+        x = graph.Apply(layer1, x);
+        var streams = ExportStage(graph, stage2, ExportTransition(graph, transition1, [x]));
+        streams = ExportStage(graph, stage3, ExportTransition(graph, transition2, streams));
+        streams = ExportStage(graph, stage4, ExportTransition(graph, transition3, streams));
+        var all = streams.Select((s, i) => i == 0 ? s : graph.ResizeLike(s, streams[0], bilinear: true, $"upsample{i}", alignCorners)).ToList();
+        var logits = graph.Apply(last_layer, graph.Concat(all, name: "cat"));
+        return graph.ResizeLike(logits, input, bilinear: true, "resize", alignCorners);
+    }
+
+    static OnnxValue[] ExportTransition(OnnxGraph graph, SparseModuleList transition, OnnxValue[] streams) =>
+        [.. Enumerable.Range(0, transition.Count).Select(i =>
+        {
+            var source = i < streams.Length ? streams[i] : streams[^1];
+            return transition[i] is { } layer ? graph.Apply(layer, source) : source;
+        })];
+
+    static OnnxValue[] ExportStage(OnnxGraph graph, ModuleList<HighResolutionModule> stage, OnnxValue[] streams)
+    {
+        foreach (var module in stage)
+            streams = graph.Apply(module, streams);
+        return streams;
     }
 
     /// <summary>A transition: existing streams pass (or change width through a 3x3 conv), a new stream

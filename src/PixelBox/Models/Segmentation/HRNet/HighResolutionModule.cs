@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,7 +30,7 @@ public sealed class SparseModuleList : nn.Module
 /// convolution + BatchNorm and bilinear upsampling (j &gt; i) or by i - j strided 3x3 convolutions with
 /// BatchNorm (ReLU between them) (j &lt; i); ReLU after the sum.
 /// </summary>
-public sealed class HighResolutionModule : nn.Module<List<Tensor>, List<Tensor>>
+public sealed class HighResolutionModule : nn.Module<List<Tensor>, List<Tensor>>, IOnnxExportableMulti
 {
     readonly ModuleList<Sequential> branches;
     readonly ModuleList<SparseModuleList> fuse_layers;
@@ -88,6 +89,26 @@ public sealed class HighResolutionModule : nn.Module<List<Tensor>, List<Tensor>>
         }
         relu = nn.ReLU(inplace: true);
         RegisterComponents();
+    }
+
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        var path = graph.PathOf(this);
+        var x = branches.Select((branch, b) => graph.Apply(branch, inputs[b])).ToArray();
+        var fused = new OnnxValue[fuse_layers.Count];
+        for (var i = 0; i < fuse_layers.Count; i++)
+        {
+            OnnxValue? y = null;
+            for (var j = 0; j < x.Length; j++)
+            {
+                var term = j == i ? x[j] : graph.Apply(fuse_layers[i][j]!, x[j]);
+                if (j > i)
+                    term = graph.ResizeLike(term, x[i], bilinear: true, $"{path}.fuse{i}.resize{j}", alignCorners);
+                y = y is null ? term : graph.Add(y, term, $"{path}.fuse{i}.add{j}");
+            }
+            fused[i] = graph.Relu(y!, $"{path}.fuse{i}.relu");
+        }
+        return fused;
     }
 
     public override List<Tensor> forward(List<Tensor> inputs)

@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace PixelBox.Models.Segmentation;
 /// (feature 4, 40 channels, stride 8) and "high" (feature 16, 960 channels, stride 16), and an
 /// <see cref="LrAsppHead"/>; logits resized bilinearly to the input. 3,221,538 parameters with 21 classes.
 /// </summary>
-public sealed class LrAspp : SegmentationModel
+public sealed class LrAspp : SegmentationModel, IOnnxExportable
 {
     readonly Backbones.MobileNetV3Large backbone;
     readonly LrAsppHead classifier;
@@ -33,6 +34,9 @@ public sealed class LrAspp : SegmentationModel
     /// <summary>Logits are resized to the input: any side, out = in.</summary>
     public override int OutputSize(int inputSize) =>
         inputSize >= 1 ? inputSize : throw new ArgumentException($"input size must be positive, got {inputSize}", nameof(inputSize));
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input) =>
+        graph.ResizeLike(classifier.ExportOnnx(graph, backbone.ExportOnnx(graph, input)), input, bilinear: true, "resize");
 
     public override Tensor forward(Tensor input)
     {
@@ -66,6 +70,16 @@ public sealed class LrAsppHead : nn.Module<Dictionary<string, Tensor>, Tensor>
         low_classifier = nn.Conv2d(lowChannels, numClasses, kernel_size: 1, device: device);
         high_classifier = nn.Conv2d(interChannels, numClasses, kernel_size: 1, device: device);
         RegisterComponents();
+    }
+
+    /// <summary>The forward as an ONNX graph, on the backbone's exported maps.</summary>
+    public OnnxValue ExportOnnx(OnnxGraph graph, IReadOnlyDictionary<string, OnnxValue> features)
+    {
+        var path = graph.PathOf(this);
+        var (low, high) = (features["low"], features["high"]);
+        var x = graph.Mul(graph.Apply(cbr, high), graph.Apply(scale, high), path + ".gate");
+        x = graph.ResizeLike(x, low, bilinear: true, path + ".resize");
+        return graph.Add(graph.Apply(low_classifier, low), graph.Apply(high_classifier, x), path + ".add");
     }
 
     public override Tensor forward(Dictionary<string, Tensor> features)

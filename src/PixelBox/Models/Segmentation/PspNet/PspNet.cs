@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ namespace PixelBox.Models.Segmentation;
 /// torchvision ImageNet checkpoints load (<see cref="BackboneImport"/>) and the backbone is the one of the
 /// torchvision models. Checked against tests/PixelBox.Tests/Models/Reference/zoo_reference_models.py.
 /// </remarks>
-public sealed class PspNet : SegmentationModel
+public sealed class PspNet : SegmentationModel, IOnnxExportable
 {
     public static readonly IReadOnlyList<int> Bins = [1, 2, 3, 6];
 
@@ -30,16 +31,21 @@ public sealed class PspNet : SegmentationModel
     readonly Sequential cls;
     readonly Sequential? aux;
 
-    PspNet(string name, int numClasses, int inChannels, ResNet backbone, bool auxHead, double dropout, Device? device)
+    PspNet(string name, int numClasses, int inChannels, ResNet backbone, bool auxHead, double dropout, Device? device, long channels = 512)
         : base(name, numClasses, inChannels)
     {
         this.backbone = backbone;
         var features = backbone["out"].Channels;
         ppm = new PyramidPooling(features, features / Bins.Count, Bins, device);
-        cls = Classifier(2 * features, 512, numClasses, dropout, device);
-        aux = auxHead ? Classifier(backbone["aux"].Channels, 256, numClasses, dropout, device) : null;
+        cls = Classifier(2 * features, channels, numClasses, dropout, device);
+        aux = auxHead ? Classifier(backbone["aux"].Channels, channels / 2, numClasses, dropout, device) : null;
         RegisterComponents();
     }
+
+    /// <summary>A PSPNet on any ResNet trunk with a classifier <paramref name="channels"/> wide (the paper: 512;
+    /// the auxiliary head half as wide): narrow configurations for tiny models and tests.</summary>
+    public static PspNet Create(string name, ResNet backbone, int numClasses, int inChannels, long channels = 512, bool auxHead = false, Device? device = null) =>
+        new(name, numClasses, inChannels, backbone, auxHead, 0.1, device, channels);
 
     public static PspNet ResNet50(int numClasses = 21, int inChannels = 3, bool auxHead = false, Device? device = null) =>
         new("pspnet-resnet50", numClasses, inChannels, ResNet.ResNet50(inChannels, 8, FcnResNet.ReturnLayers(auxHead), device), auxHead, 0.1, device);
@@ -56,6 +62,14 @@ public sealed class PspNet : SegmentationModel
         inputSize >= 1 ? inputSize : throw new ArgumentException($"input size must be positive, got {inputSize}", nameof(inputSize));
 
     public override Tensor forward(Tensor input) => ForwardWithAux(input, withAux: false).Out;
+
+    /// <summary>The forward (without the auxiliary head) as an ONNX graph.</summary>
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var features = backbone.ExportOnnx(graph, input)["out"];
+        var logits = graph.Apply(cls, graph.Apply(ppm, features));
+        return graph.ResizeLike(logits, input, bilinear: true, "resize", alignCorners: true);
+    }
 
     /// <summary>Main logits and, when the model has the auxiliary head, its logits (null otherwise).</summary>
     public (Tensor Out, Tensor? Aux) ForwardWithAux(Tensor input) => ForwardWithAux(input, withAux: true);
@@ -86,7 +100,7 @@ public sealed class PspNet : SegmentationModel
 /// <summary>The pyramid pooling module (semseg's <c>PPM</c>): for each bin size a branch
 /// <c>features.{i}</c> = adaptive average pool to bin x bin, 1x1 convolution without bias, BatchNorm, ReLU;
 /// each branch resized back (bilinear, align_corners = true) and concatenated after the input.</summary>
-public sealed class PyramidPooling : nn.Module<Tensor, Tensor>
+public sealed class PyramidPooling : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ModuleList<Sequential> features;
 
@@ -110,5 +124,14 @@ public sealed class PyramidPooling : nn.Module<Tensor, Tensor>
         foreach (var branch in features)
             parts.Add(ModuleChain.Resize(branch.call(input), height, width, alignCorners: true));
         return cat(parts, dim: 1).MoveToOuterDisposeScope();
+    }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var parts = new List<OnnxValue> { input };
+        for (var i = 0; i < features.Count; i++)
+            parts.Add(graph.ResizeLike(graph.Apply(features[i], input), input, bilinear: true, $"{path}.resize{i}", alignCorners: true));
+        return graph.Concat(parts, name: path + ".cat");
     }
 }

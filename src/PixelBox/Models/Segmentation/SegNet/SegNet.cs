@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ namespace PixelBox.Models.Segmentation;
 /// (64 -> classes). 13 encoder + 13 decoder convolutions; 29,455,125 parameters for 21 classes
 /// (29,449,932 for the paper's 12 CamVid classes). Sides of at least 32 pixels.
 /// </remarks>
-public sealed class SegNet : SegmentationModel
+public sealed class SegNet : SegmentationModel, IOnnxExportable
 {
     /// <summary>Decoder stages from the deepest: input channels and convolution widths.</summary>
     static readonly (int In, int[] Widths)[] DecoderStages =
@@ -36,22 +37,23 @@ public sealed class SegNet : SegmentationModel
     readonly ModuleList<Sequential> dec;
     readonly Conv2d classifier;
 
-    public SegNet(int numClasses = 21, int inChannels = 3, Device? device = null) : base("segnet", numClasses, inChannels)
+    /// <param name="widthDivisor">Divides every width (1: the paper's; larger for tiny models and tests).</param>
+    public SegNet(int numClasses = 21, int inChannels = 3, Device? device = null, int widthDivisor = 1) : base("segnet", numClasses, inChannels)
     {
-        enc = new Vgg16BnEncoder(inChannels, device);
+        enc = new Vgg16BnEncoder(inChannels, device, widthDivisor);
         dec = new ModuleList<Sequential>();
         foreach (var (inWidth, widths) in DecoderStages)
         {
             var stage = nn.Sequential();
-            long channels = inWidth;
+            long channels = inWidth / widthDivisor;
             foreach (var width in widths)
             {
-                stage.append(Vgg16BnEncoder.ConvBnRelu(channels, width, device));
-                channels = width;
+                stage.append(Vgg16BnEncoder.ConvBnRelu(channels, width / widthDivisor, device));
+                channels = width / widthDivisor;
             }
             dec.append(stage);
         }
-        classifier = nn.Conv2d(64, numClasses, kernel_size: 3, padding: 1, device: device);
+        classifier = nn.Conv2d(64 / widthDivisor, numClasses, kernel_size: 3, padding: 1, device: device);
         RegisterComponents();
     }
 
@@ -60,6 +62,18 @@ public sealed class SegNet : SegmentationModel
     /// <summary>Five floor-mode 2x2 pools need sides of at least 32; unpooling restores the exact size.</summary>
     public override int OutputSize(int inputSize) =>
         inputSize >= 32 ? inputSize : throw new ArgumentException($"SegNet needs sides of at least 32 pixels (five 2x2 max-pools), got {inputSize}", nameof(inputSize));
+
+    /// <summary>The forward as an ONNX graph: MaxPool with Indices, MaxUnpool to each pooled map's shape.</summary>
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var (x, switches) = enc.ExportOnnxEncode(graph, input);
+        for (var k = 0; k < dec.Count; k++)
+        {
+            var pool = switches[switches.Count - 1 - k];
+            x = graph.Apply(dec[k], graph.MaxUnpool(x, pool.Indices, [2, 2], [2, 2], pool.Pooled, $"dec.{k}.unpool"));
+        }
+        return graph.Apply(classifier, x);
+    }
 
     public override Tensor forward(Tensor input)
     {
