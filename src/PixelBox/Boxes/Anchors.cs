@@ -127,6 +127,9 @@ public sealed class DefaultBoxGenerator
         scales: [0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05],
         steps: [8, 16, 32, 64, 100, 300]);
 
+    /// <summary>The SSDlite320 configuration of torchvision's ssdlite320_mobilenet_v3_large.</summary>
+    public static DefaultBoxGenerator SsdLite320() => new([[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2, 3]], minRatio: 0.2, maxRatio: 0.95);
+
     public double[] Scales { get; }
     public bool Clip { get; }
 

@@ -73,7 +73,7 @@ public static class DetectionPredictionFiles
     /// scoring at least <paramref name="drawThreshold"/> drawn) and predictions.json at the end (all detections
     /// above the model's score threshold, as COCO evaluation wants them).
     /// </summary>
-    public static DetectionPredictionOutput Write(DetectionPredictor predictor, IReadOnlyList<string> images, IReadOnlyList<long> imageIds,
+    public static DetectionPredictionOutput Write(IDetectionPredictor predictor, IReadOnlyList<string> images, IReadOnlyList<long> imageIds,
         string outDir, double drawThreshold = 0.25, int batchSize = 8, Action<int>? imagesDone = null)
     {
         if (images.Count != imageIds.Count)

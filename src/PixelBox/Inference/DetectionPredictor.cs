@@ -12,7 +12,7 @@ namespace PixelBox.Inference;
 /// settings say) to the square network input, normalised, batched, detected, and the boxes are mapped back
 /// to the image's own pixels (clipped to it; boxes left without area are dropped).
 /// </summary>
-public sealed class DetectionPredictor : IDisposable
+public sealed class DetectionPredictor : IDetectionPredictor
 {
     readonly bool ownsModel;
 
@@ -46,8 +46,18 @@ public sealed class DetectionPredictor : IDisposable
     }
 
     /// <summary>Rebuilds the model a checkpoint describes, loads its weights and puts it in eval mode.</summary>
-    public static DetectionPredictor Load(string checkpointPath)
+    /// <summary>Precision and layout the model runs in (<see cref="InferencePrecision.Convert"/>); float32 NCHW unless loaded otherwise.</summary>
+    public Precision Precision { get; private set; } = Precision.Fp32;
+
+    public bool ChannelsLast { get; private set; }
+
+    /// <summary>Layers left in float32 because their bf16 kernel failed the conversion probe.</summary>
+    public IReadOnlyList<string> Float32Layers { get; private set; } = [];
+
+    /// <param name="options">Precision and layout (null: <see cref="InferenceOptions.Default"/>, bf16 where the CPU has it natively).</param>
+    public static DetectionPredictor Load(string checkpointPath, InferenceOptions? options = null)
     {
+        options ??= InferenceOptions.Default;
         var checkpoint = Checkpoint.Open(checkpointPath);
         var info = DetectionModelInfo.FromCheckpoint(checkpoint);
         DetectionModel model;
@@ -61,19 +71,24 @@ public sealed class DetectionPredictor : IDisposable
         }
         checkpoint.LoadModel(model);
         model.eval();
-        return new DetectionPredictor(model, info, ownsModel: true);
+        var predictor = new DetectionPredictor(model, info, ownsModel: true);
+        predictor.Convert(InferencePrecision.Resolve(options.Precision), options.UsesChannelsLast(info.Name));
+        return predictor;
+    }
+
+    /// <summary>Converts the model in place for inference in <paramref name="precision"/> and layout; outputs stay float32.</summary>
+    public void Convert(Precision precision, bool channelsLast)
+    {
+        precision = InferencePrecision.Resolve(precision);
+        if (Precision != Precision.Fp32 || ChannelsLast)
+            throw new InvalidOperationException("the model was converted already");
+        Float32Layers = InferencePrecision.Convert(Model, precision, channelsLast);
+        (Precision, ChannelsLast) = (precision, channelsLast);
     }
 
     /// <summary>How an image of this size becomes the network input (and how boxes map back).</summary>
-    public LetterboxTransform TransformFor(int width, int height)
-    {
-        int size = Settings.InputSize;
-        return Settings.Resize == ResizeMode.Letterbox
-            ? LetterboxTransform.For(width, height, size)
-            : new LetterboxTransform(width, height, size, size, size, 0, 0);
-    }
+    public LetterboxTransform TransformFor(int width, int height) => IDetectionPredictor.TransformFor(Settings, width, height);
 
-    /// <summary>The network input of one image: resized to the square and padded with grey (114, as YOLO).</summary>
     public (DetectionSample Input, LetterboxTransform Transform) Prepare(RgbImage image, string id = "image")
     {
         if (Model.InChannels != 3)
@@ -100,30 +115,16 @@ public sealed class DetectionPredictor : IDisposable
             throw new ArgumentException($"{inputs.shape[0]} inputs but {transforms.Count} transforms");
         IReadOnlyList<ImageDetections> detected;
         using (no_grad())
-            detected = Model.Detect(inputs);
-        return detected.Select((d, i) => ToSource(d, transforms[i])).ToList();
+        {
+            using var converted = InferencePrecision.Input(inputs, Precision, ChannelsLast);
+            detected = Model.Detect(converted);
+        }
+        return detected.Select((d, i) => IDetectionPredictor.ToSource(d, transforms[i])).ToList();
     }
 
     public ImageDetections Predict(RgbImage image) => Predict([image])[0];
 
     /// <summary>Boxes on the network input mapped to the image's pixels and clipped; those without area dropped.</summary>
-    static ImageDetections ToSource(ImageDetections detections, LetterboxTransform transform)
-    {
-        var list = detections.Detections;
-        var boxes = new float[4 * list.Count];
-        for (int i = 0; i < list.Count; i++)
-            (boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]) = (list[i].X1, list[i].Y1, list[i].X2, list[i].Y2);
-        var mapped = transform.ToSource(boxes);
-        var result = new List<DetectedObject>(list.Count);
-        for (int i = 0; i < list.Count; i++)
-        {
-            float x1 = mapped[4 * i], y1 = mapped[4 * i + 1], x2 = mapped[4 * i + 2], y2 = mapped[4 * i + 3];
-            if (x2 > x1 && y2 > y1)
-                result.Add(list[i] with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 });
-        }
-        return new ImageDetections(result);
-    }
-
     public void Dispose()
     {
         if (ownsModel)

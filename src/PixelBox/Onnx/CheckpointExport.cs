@@ -32,11 +32,23 @@ public static class CheckpointExport
             throw new InputException(outPath, "is the checkpoint being exported; choose another --out");
         var name = (string?)checkpoint.Model["name"] ?? throw new InputException(checkpoint.Path, "checkpoint names no model");
         var entry = ModelRegistry.Get(name);
-        var (model, proto, description) = entry.Task switch
+        IDisposable model;
+        Proto.ModelProto proto;
+        OnnxModelDescription description;
+        try
         {
-            ModelTasks.Segmentation => Segmentation(checkpoint, opset, dynamicSize, height, width),
-            _ => throw new InputException(checkpoint.Path, $"export of {entry.Task} models is not supported"),
-        };
+            (model, proto, description) = entry.Task switch
+            {
+                ModelTasks.Segmentation => Segmentation(checkpoint, opset, dynamicSize, height, width),
+                ModelTasks.Detection => Detection(checkpoint, opset, dynamicSize, height, width),
+                _ => throw new InputException(checkpoint.Path, $"export of {entry.Task} models is not supported"),
+            };
+        }
+        catch (NotSupportedException e)
+        {
+            // a graph the model cannot write for this request (e.g. a fixed-size model asked for --dynamic-size)
+            throw new InputException(checkpoint.Path, $"cannot export {name}: {e.Message}");
+        }
         using (model)
             OnnxExport.Write(proto, target);
         return new OnnxExportSummary(target, description.Task, description.ModelName, description.DynamicSize, description.Height,
@@ -77,6 +89,45 @@ public static class CheckpointExport
                 Metadata = description.ToMetadata(info.ClassNames, info.Normalization, "pad", null),
             };
             return (model, OnnxExport.Build(model, info.Name, info.InChannels, ["logits"], options), description);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    static (IDisposable, Proto.ModelProto, OnnxModelDescription) Detection(Checkpoint checkpoint, int opset, bool dynamicSize, int? height, int? width)
+    {
+        var info = DetectionModelInfo.FromCheckpoint(checkpoint);
+        DetectionModel model;
+        try
+        {
+            model = info.CreateModel();
+        }
+        catch (Exception e) when (e is InputException or ArgumentException)
+        {
+            throw new InputException(checkpoint.Path, e.Message);
+        }
+        try
+        {
+            checkpoint.LoadModel(model);
+            int size = info.Settings.InputSize;
+            if (!dynamicSize && ((height ?? size) != size || (width ?? height ?? size) != size))
+                throw new InputException("--input-size", $"{info.Name} resizes every image to {size}x{size} (its detection settings); export at that size or with --dynamic-size");
+            // Letterboxing YOLO takes any multiple of its largest stride; the others are described by their one size.
+            var rule = model is Models.Detection.Yolo.YoloV8 ? new InputSizeRule(32, 32, 0) : new InputSizeRule(size, 1, 0);
+            var description = new OnnxModelDescription(ModelTasks.Detection, info.Name, info.ToJson(), dynamicSize, dynamicSize ? 0 : size, dynamicSize ? 0 : size, rule);
+            var options = new OnnxExportOptions
+            {
+                Opset = opset,
+                DynamicSize = dynamicSize,
+                Height = size,
+                Width = size,
+                Metadata = description.ToMetadata(info.ClassNames, info.Settings.Normalization, info.Settings.Resize.ToString().ToLowerInvariant(),
+                    System.Text.Json.JsonSerializer.SerializeToNode(info.Settings, TrainingOptions.Json)),
+            };
+            return (model, OnnxExport.Build(model, info.Name, info.InChannels, [], options), description);
         }
         catch
         {

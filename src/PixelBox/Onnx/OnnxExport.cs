@@ -37,6 +37,7 @@ public static class OnnxExport
     public const int MaxOpset = 17;
     public const string InputName = "images";
 
+    /// <param name="outputNames">Names of the forward's outputs in order; empty: "output0", "output1", ... (a detector's raw outputs).</param>
     public static ModelProto Build(nn.Module model, string graphName, int inChannels, IReadOnlyList<string> outputNames, OnnxExportOptions options)
     {
         if (options.Opset is < MinOpset or > MaxOpset)
@@ -57,10 +58,14 @@ public static class OnnxExport
                 IOnnxExportable single => [single.ExportOnnx(graph, input)],
                 _ => throw new NotSupportedException($"model {graphName} has no ONNX export"),
             };
+            if (outputNames.Count == 0)
+                outputNames = [.. Enumerable.Range(0, outputs.Length).Select(i => $"output{i}")];
             if (outputs.Length != outputNames.Count)
                 throw new InvalidOperationException($"{graphName} exported {outputs.Length} outputs, expected {outputNames.Count}");
             for (int i = 0; i < outputs.Length; i++)
-                graph.AddOutput(outputs[i], outputNames[i], ["batch", null, $"{outputNames[i]}_height", $"{outputNames[i]}_width"]);
+                graph.AddOutput(outputs[i], outputNames[i], outputs[i].Rank == 4
+                    ? ["batch", null, $"{outputNames[i]}_height", $"{outputNames[i]}_width"]
+                    : ["batch", .. Enumerable.Range(1, outputs[i].Rank - 1).Select(d => $"{outputNames[i]}_dim{d}")]);
 
             var proto = new ModelProto
             {

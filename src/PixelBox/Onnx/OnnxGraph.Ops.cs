@@ -195,6 +195,34 @@ public sealed partial class OnnxGraph
         return Node("MaxUnpool", name, shape, [x, indices, outputShape], ("kernel_shape", kernel), ("strides", stride), ("pads", new long[] { 0, 0, 0, 0 }));
     }
 
+    /// <summary>PyTorch's F.normalize(x, dim=1): x / max(||x||_2 over channels, eps).</summary>
+    public OnnxValue L2Normalize(OnnxValue x, float eps = 1e-12f, string? name = null)
+    {
+        var path = FreeName(name ?? "normalize");
+        var norm = Node("ReduceL2", path + ".norm", [x.Dim(0), 1, x.Dim(2), x.Dim(3)], [x], ("axes", new long[] { 1 }), ("keepdims", 1));
+        return Node("Div", path, x.Shape, [x, Node("Max", path + ".clamped", norm.Shape, [norm, ScalarFloat(eps)])]);
+    }
+
+    /// <summary>
+    /// PyTorch's interpolate(size=(height, width), mode bilinear, align_corners false, antialias as given) of a map of
+    /// known size, as products with interpolation matrices (ONNX's Resize has no antialiasing before opset 18): the
+    /// weights of PyTorch's kernels, plain bilinear (clamped half-pixel sampling) or antialiased (a triangle filter
+    /// widened by the downscaling factor, normalised per output).
+    /// </summary>
+    public OnnxValue ResizeBilinearTo(OnnxValue x, long height, long width, bool antialias, string? name = null)
+    {
+        if (!x.IsKnown(2) || !x.IsKnown(3))
+            throw new NotSupportedException("resizing to a fixed size needs a static input size (export without --dynamic-size)");
+        long inH = x.Dim(2), inW = x.Dim(3);
+        if (inH == height && inW == width)
+            return x;
+        var path = FreeName(name ?? "resize");
+        var rows = Initializer(path + ".rows", InterpolationMatrix(inH, height, antialias), [height, inH]);
+        var columnsT = Initializer(path + ".cols", Transpose(InterpolationMatrix(inW, width, antialias), width, inW), [inW, width]);
+        var resizedW = Node("MatMul", path + ".w", [x.Dim(0), x.Dim(1), inH, width], [x, columnsT]);
+        return Node("MatMul", path, [x.Dim(0), x.Dim(1), height, width], [rows, resizedW]);
+    }
+
     /// <summary>[N, C, H, W] to [N, C H W] (PyTorch's flatten(1)).</summary>
     public OnnxValue Flatten(OnnxValue x, string? name = null)
     {
@@ -363,6 +391,38 @@ public sealed partial class OnnxGraph
             long start = i * inSize / outSize, end = ((i + 1) * inSize + outSize - 1) / outSize;
             for (long j = start; j < end; j++)
                 matrix[i * inSize + j] = 1f / (end - start);
+        }
+        return matrix;
+    }
+
+    /// <summary>The [outSize, inSize] matrix of PyTorch's bilinear interpolation along one axis (align_corners false):
+    /// with <paramref name="antialias"/> its _compute_weights_aa (support = scale when downscaling), else the
+    /// two-tap weights of upsample_bilinear2d (source (i + 0.5) scale - 0.5, clamped at 0).</summary>
+    static float[] InterpolationMatrix(long inSize, long outSize, bool antialias)
+    {
+        var matrix = new float[outSize * inSize];
+        double scale = (double)inSize / outSize;
+        for (long i = 0; i < outSize; i++)
+        {
+            if (antialias)
+            {
+                double support = scale >= 1 ? scale : 1, invScale = scale >= 1 ? 1 / scale : 1, center = scale * (i + 0.5);
+                long start = Math.Max((long)(center - support + 0.5), 0), end = Math.Min((long)(center + support + 0.5), inSize);
+                var weights = new double[end - start];
+                for (long j = start; j < end; j++)
+                    weights[j - start] = Math.Max(0, 1 - Math.Abs((j - center + 0.5) * invScale));
+                double total = weights.Sum();
+                for (long j = start; j < end; j++)
+                    matrix[i * inSize + j] = (float)(total > 0 ? weights[j - start] / total : 0);
+            }
+            else
+            {
+                double source = Math.Max((i + 0.5) * scale - 0.5, 0);
+                long low = Math.Min((long)source, inSize - 1), high = Math.Min(low + 1, inSize - 1);
+                double lambda = source - low;
+                matrix[i * inSize + low] += (float)(1 - lambda);
+                matrix[i * inSize + high] += (float)lambda;
+            }
         }
         return matrix;
     }

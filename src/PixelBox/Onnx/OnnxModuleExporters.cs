@@ -34,6 +34,8 @@ public static class OnnxModuleExporters
                 graph.AveragePool(x, pool.kernel_size, pool.stride ?? pool.kernel_size, pool.padding ?? [0, 0], pool.ceil_mode, pool.count_include_pad, name),
             AdaptiveAvgPool2d pool => graph.AdaptiveAveragePool(x, pool.output_size[0], pool.output_size.Length > 1 ? pool.output_size[1] : pool.output_size[0], name),
             Upsample upsample => Upsampling(graph, upsample, x, name),
+            Flatten flatten when flatten.start_dim == 1 && flatten.end_dim == -1 && x.Rank == 4 => graph.Flatten(x, name),
+            Linear linear when x.Rank == 2 => graph.Linear(x, linear),
             _ => throw new NotSupportedException(
                 $"no ONNX export for module '{name}' of type {module.GetType().Name}: give it one (implement IOnnxExportable) or add its type here"),
         };

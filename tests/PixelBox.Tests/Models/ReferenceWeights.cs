@@ -59,9 +59,11 @@ public static class ReferenceWeights
         var scaled = b.mul(f);
         if (kind != "scale")
             return scaled;
+        // An explicit alpha held alive: Tensor.add's implicit Scalar can be finalized mid-call under GC pressure.
         using (scaled)
         using (var one = tensor(1f))
-            return one.add(scaled);
+        using (var alpha = 1f.ToScalar())
+            return one.add(scaled, alpha);
     }
 
     /// <summary>Overwrites every float tensor of the model's state with the formula; returns names and shapes.</summary>

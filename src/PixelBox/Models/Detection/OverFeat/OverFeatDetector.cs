@@ -1,5 +1,6 @@
 using PixelBox.Boxes;
 using PixelBox.Data;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,7 +27,7 @@ namespace PixelBox.Models.Detection.OverFeat;
 /// Raw outputs: each scale's class logits [N, classes + 1, h, w] (background first), then each scale's box
 /// edges [N, 4 classes, h, w].
 /// </remarks>
-public sealed class OverFeatDetector : DetectionModel
+public sealed class OverFeatDetector : DetectionModel, IOnnxExportableMulti
 {
     readonly Sequential features;
     readonly Sequential classifier;
@@ -129,6 +130,32 @@ public sealed class OverFeatDetector : DetectionModel
     }
 
     /// <summary>"classification" and "regression" (see the class remarks).</summary>
+    /// <summary>
+    /// The forward as an ONNX graph: class logits of every pyramid image, then their box edges. Static size only:
+    /// the pyramid's sides follow from the input's, and its antialiased downscaling (opset 18's Resize attribute)
+    /// is written as interpolation matrices of known size.
+    /// </summary>
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        var images = inputs[0];
+        if (!images.IsKnown(2) || !images.IsKnown(3))
+            throw new NotSupportedException($"OverFeat ({Layout.Name}): the pyramid's image sizes follow from the input size, so it exports at a fixed size only (without --dynamic-size)");
+        long height = images.Dim(2), width = images.Dim(3);
+        var (heights, widths) = (Layout.ScaledSides(height), Layout.ScaledSides(width));
+        var logits = new OnnxValue[heights.Length];
+        var edges = new OnnxValue[heights.Length];
+        for (int s = 0; s < heights.Length; s++)
+        {
+            if (Layout.Positions(heights[s]) < 1 || Layout.Positions(widths[s]) < 1)
+                throw new NotSupportedException($"OverFeat ({Layout.Name}): a {height}x{width} input makes a {heights[s]}x{widths[s]} pyramid image, smaller than one {Layout.Window}-pixel window");
+            var scaled = graph.ResizeBilinearTo(images, heights[s], widths[s], antialias: heights[s] < height || widths[s] < width, $"pyramid{s}");
+            var map = graph.Apply(features, scaled);
+            logits[s] = graph.Apply(classifier, map);
+            edges[s] = graph.Apply(regressor, map);
+        }
+        return [.. logits, .. edges];
+    }
+
     public override IReadOnlyList<(string Name, Tensor Value)> ComputeLosses(Tensor[] outputs, IReadOnlyList<DetectionTarget> targets, ImageSize inputSize)
     {
         int scales = outputs.Length / 2;

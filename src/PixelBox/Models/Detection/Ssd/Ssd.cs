@@ -1,5 +1,6 @@
 using PixelBox.Boxes;
 using PixelBox.Data;
+using PixelBox.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ namespace PixelBox.Models.Detection.Ssd;
 /// Builders: <see cref="Ssd300Vgg16"/> (ssd300_vgg16) and <see cref="SsdLite320MobileNetV3Large"/>
 /// (ssdlite320_mobilenet_v3_large); state-dict keys are torchvision's (<c>backbone.*</c>, <c>head.*</c>).
 /// </summary>
-public sealed class Ssd : DetectionModel
+public sealed class Ssd : DetectionModel, IOnnxExportableMulti
 {
     readonly nn.Module<Tensor, Tensor[]> backbone;
     readonly SsdHead head;
@@ -100,7 +101,7 @@ public sealed class Ssd : DetectionModel
         var backbone = new SsdLiteMobileNetV3Backbone(inChannels, device);
         return new Ssd("SSDlite320-MobileNetV3-Large", backbone,
             anchors => SsdHead.Lite(backbone.OutChannels, anchors, numClasses + 1, SsdLiteMobileNetV3Backbone.Norm(device), device),
-            new DefaultBoxGenerator([[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2, 3]], minRatio: 0.2, maxRatio: 0.95),
+            DefaultBoxGenerator.SsdLite320(),
             numClasses, inChannels, settings);
     }
 
@@ -112,6 +113,14 @@ public sealed class Ssd : DetectionModel
     public SsdHead Head => head;
 
     /// <summary>Raw outputs: each map's box codes [N, 4 A, H, W], then each map's class logits [N, (classes + 1) A, H, W].</summary>
+    /// <summary>The forward as an ONNX graph: the regression maps of the six levels, then the classification maps.</summary>
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        if (inputs[0].IsKnown(2) && inputs[0].IsKnown(3))
+            Maps.MapSides(Math.Min(inputs[0].Dim(2), inputs[0].Dim(3)));
+        return head.ExportOnnx(graph, graph.Apply(backbone, inputs));
+    }
+
     public override Tensor[] forward(Tensor images)
     {
         if (images.dim() != 4 || images.shape[1] != InChannels)

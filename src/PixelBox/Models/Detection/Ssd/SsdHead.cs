@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ public interface ISsdBackbone
 /// [N, H W A, K]; here each map's output is returned as it is (the raw output, whose shape tells a decoder
 /// the map size), and <see cref="Flatten"/> does torchvision's concatenation for the loss.
 /// </summary>
-public sealed class SsdScoringHead : nn.Module<Tensor[], Tensor[]>
+public sealed class SsdScoringHead : nn.Module<Tensor[], Tensor[]>, IOnnxExportableMulti
 {
     readonly ModuleList<nn.Module<Tensor, Tensor>> module_list;
 
@@ -44,6 +45,9 @@ public sealed class SsdScoringHead : nn.Module<Tensor[], Tensor[]>
         return [.. features.Select((f, i) => module_list[i].call(f))];
     }
 
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] features) =>
+        [.. features.Select((f, i) => graph.Apply((nn.Module)module_list[i], f))];
+
     /// <summary>torchvision's view(N, -1, K, H, W).permute(0, 3, 4, 1, 2).reshape(N, -1, K) of every map, concatenated: [N, sum H W A, K].</summary>
     public static Tensor Flatten(IEnumerable<Tensor> levels, int columns)
     {
@@ -62,7 +66,7 @@ public sealed class SsdScoringHead : nn.Module<Tensor[], Tensor[]>
 /// background first) and a <c>regression_head</c> (4 box codes per box). Raw output: the regression maps of
 /// every level, then the classification maps.
 /// </summary>
-public sealed class SsdHead : nn.Module<Tensor[], Tensor[]>
+public sealed class SsdHead : nn.Module<Tensor[], Tensor[]>, IOnnxExportableMulti
 {
     readonly SsdScoringHead classification_head;
     readonly SsdScoringHead regression_head;
@@ -118,4 +122,7 @@ public sealed class SsdHead : nn.Module<Tensor[], Tensor[]>
     /// <summary>The regression maps of every level, then the classification maps (2 x levels raw outputs).</summary>
     public override Tensor[] forward(Tensor[] features) =>
         [.. regression_head.call(features), .. classification_head.call(features)];
+
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] features) =>
+        [.. regression_head.ExportOnnx(graph, features), .. classification_head.ExportOnnx(graph, features)];
 }

@@ -1,4 +1,5 @@
 using PixelBox.Models.Backbones;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,7 +20,7 @@ namespace PixelBox.Models.Detection.Ssd;
 /// momentum 0.03; every convolution initialised N(0, 0.03) (torchvision's _normal_init without ImageNet weights).
 /// The MobileNetV3 blocks are the backbone zoo's (<see cref="InvertedResidual"/>, <see cref="SqueezeExcitation"/>).
 /// </summary>
-public sealed class SsdLiteMobileNetV3Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone
+public sealed class SsdLiteMobileNetV3Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone, IOnnxExportableMulti
 {
     public const double BatchNormMomentum = 0.03;
 
@@ -92,6 +93,15 @@ public sealed class SsdLiteMobileNetV3Backbone : nn.Module<Tensor, Tensor[]>, IS
         for (int i = 1; i < 6; i++)
             sides[i] = Half(sides[i - 1]);
         return sides;
+    }
+
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        var outputs = new List<OnnxValue>();
+        var x = inputs[0];
+        foreach (var block in features.Concat(extra))
+            outputs.Add(x = graph.Apply(block, x));
+        return [.. outputs];
     }
 
     public override Tensor[] forward(Tensor input)

@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ namespace PixelBox.Models.Detection.Ssd;
 /// Initialisation as torchvision: VGG convolutions Kaiming-normal (fan out), the fc and extra layers
 /// Xavier-uniform, biases 0.
 /// </summary>
-public sealed class SsdVgg16Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone
+public sealed class SsdVgg16Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone, IOnnxExportableMulti
 {
     /// <summary>Widths of VGG16's convolutions up to conv4_3; 0 is a 2x2/2 max-pool (the third in ceil mode).</summary>
     static readonly int[] UpToConv4 = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512];
@@ -106,12 +107,26 @@ public sealed class SsdVgg16Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone
         return [conv4, conv7, conv8, conv9, conv10, conv11];
     }
 
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        var path = graph.PathOf(this);
+        var x = graph.Apply(features, inputs[0]);
+        var outputs = new OnnxValue[1 + extra.Count];
+        using var scaleView = scale_weight.view(1, -1, 1, 1);
+        var scale = graph.Initializer(path + ".scale_weight", scaleView);
+        outputs[0] = graph.Mul(scale, graph.L2Normalize(x, name: path + ".normalize"), path + ".l2norm");
+        for (int i = 0; i < extra.Count; i++)
+            outputs[i + 1] = x = graph.Apply(extra[i], x);
+        return outputs;
+    }
+
     public override Tensor[] forward(Tensor input)
     {
         using var scope = NewDisposeScope();
         var x = features.call(input);
         var outputs = new Tensor[1 + extra.Count];
-        outputs[0] = scale_weight.view(1, -1, 1, 1) * nn.functional.normalize(x);
+        // the scale follows the activations' dtype (bf16 inference converts layers, not this backbone's own parameter)
+        outputs[0] = scale_weight.to(x.dtype).view(1, -1, 1, 1) * nn.functional.normalize(x);
         for (int i = 0; i < extra.Count; i++)
             outputs[i + 1] = x = extra[i].call(x);
         foreach (var output in outputs)

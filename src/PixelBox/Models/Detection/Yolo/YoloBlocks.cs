@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace PixelBox.Models.Detection.Yolo;
 
 /// <summary>ultralytics' <c>Conv</c>: a bias-free convolution padded to keep the size ("same" for odd kernels),
 /// BatchNorm2d (eps 1e-3, momentum 0.03, as ultralytics' initialize_weights sets) and SiLU.</summary>
-public sealed class ConvBnSiLU : nn.Module<Tensor, Tensor>
+public sealed class ConvBnSiLU : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly Conv2d conv;
     readonly BatchNorm2d bn;
@@ -27,11 +28,13 @@ public sealed class ConvBnSiLU : nn.Module<Tensor, Tensor>
         using var normalised = bn.call(convolved);
         return nn.functional.silu(normalised);
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input) => graph.Silu(graph.Conv(input, conv, bn), graph.PathOf(this) + ".act");
 }
 
 /// <summary>ultralytics' <c>Bottleneck</c> as C2f uses it: two 3x3 Conv blocks at the same width, with a
 /// residual connection when <c>shortcut</c> is set (backbone) and none in the feature pyramid.</summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ConvBnSiLU cv1;
     readonly ConvBnSiLU cv2;
@@ -53,6 +56,12 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         using var residual = cv2.call(hidden);
         return input + residual;
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var output = graph.Apply(cv2, graph.Apply(cv1, input));
+        return add ? graph.Add(input, output, graph.PathOf(this) + ".add") : output;
+    }
 }
 
 /// <summary>
@@ -60,7 +69,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
 /// split in halves; <c>n</c> bottlenecks are chained on the second half, and the two halves plus every
 /// bottleneck's output (2 + n tensors of c channels) are concatenated and fused by a 1x1 Conv.
 /// </summary>
-public sealed class C2f : nn.Module<Tensor, Tensor>
+public sealed class C2f : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ConvBnSiLU cv1;
     readonly ConvBnSiLU cv2;
@@ -86,11 +95,20 @@ public sealed class C2f : nn.Module<Tensor, Tensor>
             parts.Add(block.call(parts[^1]));
         return cv2.call(cat(parts, 1)).MoveToOuterDisposeScope();
     }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var path = graph.PathOf(this);
+        var parts = graph.Split(graph.Apply(cv1, input), 1, [hidden, hidden], path + ".split").ToList();
+        foreach (var block in m)
+            parts.Add(graph.Apply(block, parts[^1]));
+        return graph.Apply(cv2, graph.Concat(parts, name: path + ".cat"));
+    }
 }
 
 /// <summary>ultralytics' <c>SPPF</c>: spatial pyramid pooling, fast: a 1x1 Conv to half the channels, three
 /// chained 5x5 stride-1 max-pools, the four maps concatenated and fused by a 1x1 Conv.</summary>
-public sealed class Sppf : nn.Module<Tensor, Tensor>
+public sealed class Sppf : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     readonly ConvBnSiLU cv1;
     readonly ConvBnSiLU cv2;
@@ -113,6 +131,15 @@ public sealed class Sppf : nn.Module<Tensor, Tensor>
         var y2 = m.call(y1);
         var y3 = m.call(y2);
         return cv2.call(cat([x, y1, y2, y3], 1)).MoveToOuterDisposeScope();
+    }
+
+    public OnnxValue ExportOnnx(OnnxGraph graph, OnnxValue input)
+    {
+        var x = graph.Apply(cv1, input);
+        var y1 = graph.Apply(m, x);
+        var y2 = graph.Apply(m, y1);
+        var y3 = graph.Apply(m, y2);
+        return graph.Apply(cv2, graph.Concat([x, y1, y2, y3], name: graph.PathOf(this) + ".cat"));
     }
 }
 

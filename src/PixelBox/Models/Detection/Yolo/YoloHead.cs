@@ -1,3 +1,4 @@
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ namespace PixelBox.Models.Detection.Yolo;
 /// [N, 4 * bins + classes, H, W], distances of the left, top, right and bottom sides (bins logits each, in
 /// units of the level's stride) first, class logits after.
 /// </summary>
-public sealed class YoloHead : nn.Module<Tensor[], Tensor[]>
+public sealed class YoloHead : nn.Module<Tensor[], Tensor[]>, IOnnxExportableMulti
 {
     readonly ModuleList<Sequential> cv2;
     readonly ModuleList<Sequential> cv3;
@@ -21,7 +22,10 @@ public sealed class YoloHead : nn.Module<Tensor[], Tensor[]>
     readonly List<Conv2d> boxOutputs = [];
     readonly List<Conv2d> classOutputs = [];
 
-    public YoloHead(int numClasses, IReadOnlyList<long> channels, int bins = 16, Device? device = null) : base("Detect")
+    /// <summary>ultralytics' reg_max.</summary>
+    public const int DefaultBins = 16;
+
+    public YoloHead(int numClasses, IReadOnlyList<long> channels, int bins = DefaultBins, Device? device = null) : base("Detect")
     {
         NumClasses = numClasses;
         Bins = bins;
@@ -68,6 +72,12 @@ public sealed class YoloHead : nn.Module<Tensor[], Tensor[]>
             outputs[i] = cat([box, cls], 1);
         }
         return outputs;
+    }
+
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] features)
+    {
+        var path = graph.PathOf(this);
+        return [.. features.Select((f, i) => graph.Concat([graph.Apply(cv2[i], f), graph.Apply(cv3[i], f)], name: $"{path}.cat{i}"))];
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using PixelBox.Data;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -48,7 +49,7 @@ public sealed record YoloScale(string Name, double Depth, double Width, int MaxC
 /// 22 Detect(P3, P4, P5)                     (channels and repeats before scaling)
 /// </code>
 /// </remarks>
-public sealed class YoloV8 : DetectionModel
+public sealed class YoloV8 : DetectionModel, IOnnxExportableMulti
 {
     /// <summary>Pixels per cell of the three output levels.</summary>
     public static readonly int[] Strides = [8, 16, 32];
@@ -133,6 +134,20 @@ public sealed class YoloV8 : DetectionModel
         foreach (var output in outputs)
             output.MoveToOuterDisposeScope();
         return outputs;
+    }
+
+    /// <summary>The forward as an ONNX graph: the three levels' raw outputs.</summary>
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        var l = layers;
+        var p3 = graph.Apply(l.C2fP3, graph.Apply(l.DownP3, graph.Apply(l.C2fP2, graph.Apply(l.DownP2, graph.Apply(l.Stem, inputs[0])))));
+        var p4 = graph.Apply(l.C2fP4, graph.Apply(l.DownP4, p3));
+        var p5 = graph.Apply(l.Sppf, graph.Apply(l.C2fP5, graph.Apply(l.DownP5, p4)));
+        var topDown4 = graph.Apply(l.TopDownP4, graph.Concat([graph.Apply(l.Up10, p5), p4], name: "model.11"));
+        var out3 = graph.Apply(l.TopDownP3, graph.Concat([graph.Apply(l.Up13, topDown4), p3], name: "model.14"));
+        var out4 = graph.Apply(l.BottomUpP4, graph.Concat([graph.Apply(l.DownPan16, out3), topDown4], name: "model.17"));
+        var out5 = graph.Apply(l.BottomUpP5, graph.Concat([graph.Apply(l.DownPan19, out4), p5], name: "model.20"));
+        return graph.Apply(l.Head, out3, out4, out5);
     }
 
     public override IReadOnlyList<(string Name, Tensor Value)> ComputeLosses(Tensor[] outputs, IReadOnlyList<DetectionTarget> targets, ImageSize inputSize)

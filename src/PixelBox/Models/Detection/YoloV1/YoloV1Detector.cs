@@ -1,4 +1,5 @@
 using PixelBox.Data;
+using PixelBox.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -77,7 +78,7 @@ public sealed record YoloV1Layout(
 /// <c>features.*</c> (convolutions, pools, activations in order) and <c>classifier.*</c> (flatten, linear,
 /// leaky ReLU, dropout, linear); there is no reference implementation in PyTorch to match names with.
 /// </remarks>
-public sealed class YoloV1Detector : DetectionModel
+public sealed class YoloV1Detector : DetectionModel, IOnnxExportableMulti
 {
     readonly Sequential features;
     readonly Sequential classifier;
@@ -157,6 +158,17 @@ public sealed class YoloV1Detector : DetectionModel
         using var scope = NewDisposeScope();
         var output = classifier.call(features.call(images)).view(images.shape[0], Layout.Grid, Layout.Grid, CellValues);
         return [output.MoveToOuterDisposeScope()];
+    }
+
+    /// <summary>The forward as an ONNX graph: [N, grid, grid, cell values]. Static size only (the fully connected head).</summary>
+    public OnnxValue[] ExportOnnx(OnnxGraph graph, OnnxValue[] inputs)
+    {
+        var images = inputs[0];
+        if (images.Dim(2) != Layout.InputSize || images.Dim(3) != Layout.InputSize)
+            throw new NotSupportedException($"YOLOv1 ({Layout.Name}) takes {Layout.InputSize}x{Layout.InputSize} inputs only (its fully connected head): " +
+                                            $"export it at that size, without --dynamic-size");
+        var output = graph.Apply(classifier, graph.Apply(features, images));
+        return [graph.Reshape(output, [-1, Layout.Grid, Layout.Grid, CellValues], "grid")];
     }
 
     public override IReadOnlyList<(string Name, Tensor Value)> ComputeLosses(Tensor[] outputs, IReadOnlyList<DetectionTarget> targets, ImageSize inputSize) =>
