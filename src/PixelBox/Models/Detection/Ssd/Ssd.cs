@@ -78,12 +78,13 @@ public sealed class Ssd : DetectionModel, IOnnxExportableMulti
     /// scales 0.07 .. 1.05, steps 8, 16, 32, 64, 100, 300. 35,641,826 parameters for COCO's 90 classes
     /// (torchvision's num_classes 91). The default boxes are laid out for 300 x 300 inputs, the only size it takes.
     /// </summary>
-    public static Ssd Ssd300Vgg16(int numClasses, int inChannels = 3, DetectionSettings? settings = null, Device? device = null)
+    /// <param name="widthDivisor">Divides every VGG16 width (1: torchvision's; larger for tiny models and tests).</param>
+    public static Ssd Ssd300Vgg16(int numClasses, int inChannels = 3, DetectionSettings? settings = null, Device? device = null, int widthDivisor = 1)
     {
         settings ??= Ssd300Settings();
         if (settings.InputSize != 300)
             throw new ArgumentException($"SSD300's default boxes (steps 8 .. 300) are laid out for 300 x 300 inputs (got {settings.InputSize})");
-        var backbone = new SsdVgg16Backbone(inChannels, device);
+        var backbone = new SsdVgg16Backbone(inChannels, device, widthDivisor);
         return new Ssd("SSD300-VGG16", backbone, anchors => SsdHead.Plain(backbone.OutChannels, anchors, numClasses + 1, device),
             DefaultBoxGenerator.Ssd300(), numClasses, inChannels, settings);
     }

@@ -30,8 +30,12 @@ public sealed class SsdVgg16Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone
     readonly Parameter scale_weight;
     readonly ModuleList<Sequential> extra;
 
-    public SsdVgg16Backbone(int inChannels = 3, Device? device = null) : base(nameof(SsdVgg16Backbone))
+    /// <param name="widthDivisor">Divides every width (1: torchvision's; larger for tiny models and tests).</param>
+    public SsdVgg16Backbone(int inChannels = 3, Device? device = null, int widthDivisor = 1) : base(nameof(SsdVgg16Backbone))
     {
+        if (widthDivisor is < 1 or > 64 || 64 % widthDivisor != 0)
+            throw new ArgumentOutOfRangeException(nameof(widthDivisor), widthDivisor, "must be a power of two up to 64");
+        int W(int width) => width / widthDivisor;
         features = nn.Sequential();
         long channels = inChannels;
         int pools = 0;
@@ -42,31 +46,32 @@ public sealed class SsdVgg16Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone
                 features.append(nn.MaxPool2d(kernel_size: 2, stride: 2, ceil_mode: ++pools == 3));
                 continue;
             }
-            features.append(nn.Conv2d(channels, width, kernel_size: 3, padding: 1, device: device));
+            features.append(nn.Conv2d(channels, W(width), kernel_size: 3, padding: 1, device: device));
             features.append(nn.ReLU(inplace: true));
-            channels = width;
+            channels = W(width);
         }
-        scale_weight = new Parameter(full(512, 20f, device: device));
+        scale_weight = new Parameter(full(W(512), 20f, device: device));
 
         var fc = nn.Sequential(
             nn.MaxPool2d(kernel_size: 3, stride: 1, padding: 1),
-            nn.Conv2d(512, 1024, kernel_size: 3, padding: 6, dilation: 6, device: device),
+            nn.Conv2d(W(512), W(1024), kernel_size: 3, padding: 6, dilation: 6, device: device),
             nn.ReLU(inplace: true),
-            nn.Conv2d(1024, 1024, kernel_size: 1, device: device),
+            nn.Conv2d(W(1024), W(1024), kernel_size: 1, device: device),
             nn.ReLU(inplace: true));
         var conv5 = nn.Sequential(nn.MaxPool2d(kernel_size: 2, stride: 2));
         for (int i = 0; i < 3; i++)
         {
-            conv5.append(nn.Conv2d(512, 512, kernel_size: 3, padding: 1, device: device));
+            conv5.append(nn.Conv2d(W(512), W(512), kernel_size: 3, padding: 1, device: device));
             conv5.append(nn.ReLU(inplace: true));
         }
         conv5.append(fc);
         extra = new ModuleList<Sequential>(
             conv5,
-            Extra(1024, 256, 512, stride: 2, padding: 1, device),
-            Extra(512, 128, 256, stride: 2, padding: 1, device),
-            Extra(256, 128, 256, stride: 1, padding: 0, device),
-            Extra(256, 128, 256, stride: 1, padding: 0, device));
+            Extra(W(1024), W(256), W(512), stride: 2, padding: 1, device),
+            Extra(W(512), W(128), W(256), stride: 2, padding: 1, device),
+            Extra(W(256), W(128), W(256), stride: 1, padding: 0, device),
+            Extra(W(256), W(128), W(256), stride: 1, padding: 0, device));
+        OutChannels = [W(512), W(1024), W(512), W(256), W(256), W(256)];
         RegisterComponents();
 
         using var noGrad = no_grad();
@@ -88,7 +93,7 @@ public sealed class SsdVgg16Backbone : nn.Module<Tensor, Tensor[]>, ISsdBackbone
         nn.Conv2d(hidden, outChannels, kernel_size: 3, stride: stride, padding: padding, device: device),
         nn.ReLU(inplace: true));
 
-    public IReadOnlyList<int> OutChannels { get; } = [512, 1024, 512, 256, 256, 256];
+    public IReadOnlyList<int> OutChannels { get; }
 
     /// <summary>The smallest input side that leaves conv11_2 one cell.</summary>
     public const int MinSide = 268;
