@@ -62,15 +62,64 @@ public class OnnxCommandsTests(ITestOutputHelper output)
             Assert.True(same >= expected.Pixels.Length - 1, $"{name}: {expected.Pixels.Length - same} pixels differ");
         }
 
-        // A static export: images up to its size are padded into it; a larger one is refused in one line.
+        // A static export: sizes the model cannot take are refused (unet-same of depth 3 takes multiples of 4); images
+        // up to its size are padded into it; a larger one (odd.png is 33 high) is refused in one line.
         var fixedModel = Path.Combine(dir, "fixed.onnx");
-        var (code, _, err) = CliRunner.Run("export", "onnx", "--model", checkpoint, "--out", fixedModel, "--input-size", "36x44");
+        var (code, _, err) = CliRunner.Run("export", "onnx", "--model", checkpoint, "--out", fixedModel, "--input-size", "32x42");
         Assert.Equal(2, code);
         Assert.Contains("--input-size", err);
-        Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", checkpoint, "--out", fixedModel, "--input-size", "36x40", "--opset", "13"]));
+        Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", checkpoint, "--out", fixedModel, "--input-size", "32x40", "--opset", "13"]));
+        Assert.Equal(0, CliApp.Run(["predict", "seg", "--model", fixedModel, "--input", Path.Combine(images, "square.png"), "--out", Path.Combine(dir, "fixed-ok"), "--threads", "1"]));
+        Assert.Equal(32 * 32, IndexMaskPng.Read(Path.Combine(dir, "fixed-ok", "square.png")).Pixels.Length);
         (code, _, err) = CliRunner.Run("predict", "seg", "--model", fixedModel, "--input", images, "--out", Path.Combine(dir, "fixed"));
         Assert.Equal(2, code);
-        Assert.Contains("fixed 36x40", err);
+        Assert.Contains("fixed 32x40", err);
+    }
+
+    /// <summary>`export onnx` of a detection checkpoint and `predict det --model MODEL.onnx`: the predictions equal the
+    /// checkpoint's float32 ones (same images, ids, classes; scores and boxes to float tolerance).</summary>
+    [Fact]
+    public void Onnx_detections_equal_the_checkpoints()
+    {
+        var dir = TinyTask.TempDir();
+        var info = new DetectionModelInfo("yolo", 3, 3, ["a", "b", "c"], null, PixelBox.Models.Detection.Yolo.YoloV8.DefaultSettings(64) with { ScoreThreshold = 0.3 });
+        var checkpoint = Path.Combine(dir, "det.ckpt");
+        using (var detector = info.CreateModel())
+        {
+            ReferenceWeights.Fill(detector);
+            Checkpoint.Write(checkpoint, new JsonObject { ["model"] = info.ToJson() }, detector, null);
+        }
+        var images = Directory.CreateDirectory(Path.Combine(dir, "images")).FullName;
+        var random = new Random(5);
+        foreach (var (stem, w, h) in new[] { ("wide", 90, 40), ("tall", 33, 71) })
+        {
+            var pixels = new byte[w * h * 3];
+            random.NextBytes(pixels);
+            RgbImageFile.WritePng(Path.Combine(images, stem + ".png"), new RgbImage(w, h, pixels));
+        }
+        var model = Path.Combine(dir, "det.onnx");
+        Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", checkpoint, "--out", model]));
+        var (code, _, err) = CliRunner.Run("export", "onnx", "--model", checkpoint, "--out", Path.Combine(dir, "x.onnx"), "--input-size", "96");
+        Assert.Equal(2, code);
+        Assert.Contains("64x64", err);
+        Assert.Equal(0, CliApp.Run(["predict", "det", "--model", checkpoint, "--input", images, "--out", Path.Combine(dir, "torch"), "--precision", "fp32", "--threads", "1"]));
+        Assert.Equal(0, CliApp.Run(["predict", "det", "--model", model, "--input", images, "--out", Path.Combine(dir, "onnx"), "--threads", "1"]));
+        var expected = PixelBox.Coco.CocoJson.ReadDetections(Path.Combine(dir, "torch", "predictions.json"), PixelBox.Coco.CocoIouType.Bbox);
+        var actual = PixelBox.Coco.CocoJson.ReadDetections(Path.Combine(dir, "onnx", "predictions.json"), PixelBox.Coco.CocoIouType.Bbox);
+        output.WriteLine($"{expected.Count} detections (checkpoint), {actual.Count} (ONNX Runtime)");
+        Assert.True(expected.Count > 0, "no detections; the comparison would prove nothing");
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal((expected.ImageId[i], expected.CategoryId[i]), (actual.ImageId[i], actual.CategoryId[i]));
+            Assert.True(Math.Abs(expected.Score[i] - actual.Score[i]) <= 1e-4, $"detection {i}: score {actual.Score[i]} vs {expected.Score[i]}");
+            for (int k = 0; k < 4; k++)
+                Assert.True(Math.Abs(expected.Box[4 * i + k] - actual.Box[4 * i + k]) <= 0.05, $"detection {i}: box {k} {actual.Box[4 * i + k]} vs {expected.Box[4 * i + k]}");
+        }
+        Assert.True(File.Exists(Path.Combine(dir, "onnx", "wide_boxes.png")));
+        (code, _, err) = CliRunner.Run("predict", "det", "--model", model, "--input", images, "--out", Path.Combine(dir, "o"), "--precision", "bf16");
+        Assert.Equal(2, code);
+        Assert.Contains("--precision", err);
     }
 
     [Fact]
