@@ -76,12 +76,9 @@ public class OnnxCommandsTests(ITestOutputHelper output)
         Assert.Contains("fixed 32x40", err);
     }
 
-    /// <summary>`export onnx` of a detection checkpoint and `predict det --model MODEL.onnx`: the predictions equal the
-    /// checkpoint's float32 ones (same images, ids, classes; scores and boxes to float tolerance).</summary>
-    [Fact]
-    public void Onnx_detections_equal_the_checkpoints()
+    /// <summary>A yolo checkpoint (3 classes, 64 px) with reference weights and two images of other shapes, in <paramref name="dir"/>/det.</summary>
+    static (string Checkpoint, string Images) DetectionSetup(string dir)
     {
-        var dir = TinyTask.TempDir();
         var info = new DetectionModelInfo("yolo", 3, 3, ["a", "b", "c"], null, PixelBox.Models.Detection.Yolo.YoloV8.DefaultSettings(64) with { ScoreThreshold = 0.3 });
         var checkpoint = Path.Combine(dir, "det.ckpt");
         using (var detector = info.CreateModel())
@@ -89,7 +86,7 @@ public class OnnxCommandsTests(ITestOutputHelper output)
             ReferenceWeights.Fill(detector);
             Checkpoint.Write(checkpoint, new JsonObject { ["model"] = info.ToJson() }, detector, null);
         }
-        var images = Directory.CreateDirectory(Path.Combine(dir, "images")).FullName;
+        var images = Directory.CreateDirectory(Path.Combine(dir, "det-images")).FullName;
         var random = new Random(5);
         foreach (var (stem, w, h) in new[] { ("wide", 90, 40), ("tall", 33, 71) })
         {
@@ -97,6 +94,16 @@ public class OnnxCommandsTests(ITestOutputHelper output)
             random.NextBytes(pixels);
             RgbImageFile.WritePng(Path.Combine(images, stem + ".png"), new RgbImage(w, h, pixels));
         }
+        return (checkpoint, images);
+    }
+
+    /// <summary>`export onnx` of a detection checkpoint and `predict det --model MODEL.onnx`: the predictions equal the
+    /// checkpoint's float32 ones (same images, ids, classes; scores and boxes to float tolerance).</summary>
+    [Fact]
+    public void Onnx_detections_equal_the_checkpoints()
+    {
+        var dir = TinyTask.TempDir();
+        var (checkpoint, images) = DetectionSetup(dir);
         var model = Path.Combine(dir, "det.onnx");
         Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", checkpoint, "--out", model]));
         var (code, _, err) = CliRunner.Run("export", "onnx", "--model", checkpoint, "--out", Path.Combine(dir, "x.onnx"), "--input-size", "96");
@@ -163,11 +170,15 @@ public class OnnxCommandsTests(ITestOutputHelper output)
         var model = Path.Combine(dir, "model.onnx");
         Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", checkpoint, "--out", model, "--dynamic-size"]));
 
-        string LoadedLibraries(string modelPath, string outDir)
+        var (detCheckpoint, detImages) = DetectionSetup(dir);
+        var detModel = Path.Combine(dir, "det.onnx");
+        Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", detCheckpoint, "--out", detModel]));
+
+        string LoadedLibraries(string modelPath, string outDir, string task = "seg")
         {
             var log = Path.Combine(dir, "ld-" + Path.GetFileName(outDir));
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { CliDll, "predict", "seg", "--model", modelPath, "--input", images, "--out", outDir, "--threads", "1" })
+            foreach (var a in new[] { CliDll, "predict", task, "--model", modelPath, "--input", task == "seg" ? images : detImages, "--out", outDir, "--threads", "1" })
                 info.ArgumentList.Add(a);
             info.Environment["LD_DEBUG"] = "files";
             info.Environment["LD_DEBUG_OUTPUT"] = log;
@@ -184,6 +195,10 @@ public class OnnxCommandsTests(ITestOutputHelper output)
         Assert.Contains("libonnxruntime.so", onnxRun);
         Assert.DoesNotContain("libtorch_cpu.so", onnxRun);
         Assert.DoesNotContain("libLibTorchSharp.so", onnxRun);
+        var detRun = LoadedLibraries(detModel, Path.Combine(dir, "det-onnx"), "det");
+        Assert.Contains("libonnxruntime.so", detRun);
+        Assert.DoesNotContain("libtorch_cpu.so", detRun);
+        Assert.DoesNotContain("libLibTorchSharp.so", detRun);
         var torchRun = LoadedLibraries(checkpoint, Path.Combine(dir, "torch"));
         Assert.Contains("libtorch_cpu.so", torchRun);
     }
