@@ -66,13 +66,7 @@ public class OnnxDetectionTests(ITestOutputHelper output)
     public void Raw_outputs_and_detections_equal_the_libtorch_forward(string name)
     {
         using var model = Build(name);
-        ReferenceWeights.Fill(model);
-        if (model is Ssd)
-            SpreadClassLogits(model);
-        model.eval();
-        // No top-k or detection limit: a cut through thousands of near-equal random scores would be decided by rounding.
-        // (The narrow YOLOv1 paper configuration scores below 0.1 everywhere.)
-        model.Settings = model.Settings with { ScoreThreshold = name == "yolov1-paper" ? 0.001 : 0.1, CandidatesPerClass = 1_000_000, MaxDetections = 1_000_000 };
+        FillForComparison(model);
         int size = model.Settings.InputSize;
         var path = OnnxTestExport.Write(model, model.InChannels, [], new OnnxExportOptions { Height = size, Width = size });
         using var session = OnnxRuntimeSession.Open(path, threads: 1);
@@ -126,6 +120,25 @@ public class OnnxDetectionTests(ITestOutputHelper output)
         int unpaired = exactDetections.Count(e => !HasPartner(e, onnxDetections, size)) + onnxDetections.Count(o => !HasPartner(o, exactDetections, size));
         int allowed = name.StartsWith("ssdlite", StringComparison.Ordinal) ? Math.Max(exactDetections.Count, onnxDetections.Count) / 10 : 0;
         Assert.True(unpaired <= allowed, $"{name}: {unpaired} detections without a counterpart (allowed {allowed})");
+    }
+
+    /// <summary>
+    /// Reference weights, eval mode, and settings for comparing detections: no top-k or detection limit (a cut through
+    /// thousands of near-equal random scores would be decided by rounding); score threshold 0.1 (the narrow YOLOv1
+    /// paper configuration scores below it everywhere: 0.001).
+    /// </summary>
+    internal static void FillForComparison(DetectionModel model)
+    {
+        ReferenceWeights.Fill(model);
+        if (model is Ssd)
+            SpreadClassLogits(model);
+        model.eval();
+        model.Settings = model.Settings with
+        {
+            ScoreThreshold = model is YoloV1Detector { Layout.Name: "paper" } ? 0.001 : 0.1,
+            CandidatesPerClass = 1_000_000,
+            MaxDetections = 1_000_000,
+        };
     }
 
     /// <summary>

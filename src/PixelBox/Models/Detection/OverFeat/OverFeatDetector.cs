@@ -118,10 +118,11 @@ public sealed class OverFeatDetector : DetectionModel, IOnnxExportableMulti
         {
             if (Layout.Positions(heights[s]) < 1 || Layout.Positions(widths[s]) < 1)
                 throw new ArgumentException($"OverFeat ({Layout.Name}): a {height}x{width} input makes a {heights[s]}x{widths[s]} pyramid image, smaller than one {Layout.Window}-pixel window");
+            // libtorch has no bf16 antialiased interpolation: bf16 inference resamples in float32 and rounds once.
             var scaled = heights[s] == height && widths[s] == width
                 ? images
-                : nn.functional.interpolate(images, [heights[s], widths[s]], mode: InterpolationMode.Bilinear, align_corners: false,
-                    antialias: heights[s] < height || widths[s] < width);
+                : nn.functional.interpolate(images.dtype == ScalarType.BFloat16 ? images.to(ScalarType.Float32) : images, [heights[s], widths[s]],
+                    mode: InterpolationMode.Bilinear, align_corners: false, antialias: heights[s] < height || widths[s] < width).to(images.dtype);
             var map = features.call(scaled);
             logits[s] = classifier.call(map).MoveToOuterDisposeScope();
             edges[s] = regressor.call(map).MoveToOuterDisposeScope();
