@@ -129,6 +129,26 @@ public class OnnxCommandsTests(ITestOutputHelper output)
         Assert.Contains("--precision", err);
     }
 
+    /// <summary>A model that cannot be exported as asked (OverFeat's pyramid needs a fixed size) is a one-line user error.</summary>
+    [Fact]
+    public void A_fixed_size_detector_refuses_dynamic_export_in_one_line()
+    {
+        var dir = TinyTask.TempDir();
+        var layout = PixelBox.Models.Detection.OverFeat.OverFeatLayout.Cpu;
+        var info = new DetectionModelInfo("overfeat", 2, 3, ["a", "b"], null, PixelBox.Models.Detection.OverFeat.OverFeatDetector.DefaultSettings(layout));
+        var checkpoint = Path.Combine(dir, "overfeat.ckpt");
+        using (var detector = info.CreateModel())
+            Checkpoint.Write(checkpoint, new JsonObject { ["model"] = info.ToJson() }, detector, null);
+        var model = Path.Combine(dir, "overfeat.onnx");
+        var (code, _, err) = CliRunner.Run("export", "onnx", "--model", checkpoint, "--out", model, "--dynamic-size");
+        Assert.Equal(2, code);
+        Assert.StartsWith($"error: {checkpoint}: cannot export overfeat:", err.Trim());
+        Assert.Contains("--dynamic-size", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(model));
+        Assert.Equal(0, CliApp.Run(["export", "onnx", "--model", checkpoint, "--out", model]));
+    }
+
     [Fact]
     public void Export_refuses_bad_requests_in_one_line()
     {
