@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using PixelBox.Data;
 
 namespace PixelBox.Fuzz.Targets;
@@ -42,6 +43,7 @@ static class DetectionTargets
             var reread = VocDetectionFormat.ToObjects(again, again.Width, again.Height, labelOf, "again.xml", "classes.txt", new IssueLog());
             SameObjects(objects, reread, names);
         },
+        Mutate = MutateVoc,
         Dictionary = Tokens(
             "<annotation>", "</annotation>", "<object>", "</object>", "<name>", "</name>", "<bndbox>", "</bndbox>",
             "<xmin>", "</xmin>", "<ymin>", "</ymin>", "<xmax>", "</xmax>", "<ymax>", "</ymax>", "<size>", "</size>",
@@ -93,6 +95,7 @@ static class DetectionTargets
             }
             SameYoloBoxes(objects, reread, width, height);
         },
+        Mutate = MutateYolo,
         Dictionary = Tokens(
             "0 0.5 0.5 1 1\n", "1 0.25 0.75 0.1 0.2\n", "2 0.1 0.1 0.2 0.1 0.2 0.3\n", " ", "\t", "\n", "\r\n", "\r",
             "0.5", "1e8", "-1e8", "1e9", "1e-45", "3.4e38", "-0", "NaN", "Infinity", "2147483647", "2147483648",
@@ -146,6 +149,61 @@ static class DetectionTargets
             "!!str ", "!!binary ", "? ", ": ", "'", "\"", "\\x01", "\\u2028", "\\N", "\\L", "#", "---\n", "...\n", "%YAML 1.2\n",
             "[", "]", "{", "}", "|\n", ">\n", "\n", "\t", "100000", "100001", "2147483648", "null", "~", "<<: "),
     };
+
+    /// <summary>Values that mutations put where a file has a number or a name.</summary>
+    static readonly string[] Values =
+    [
+        "0", "1", "-1", "0.5", "2.5", "1e8", "-1e8", "1e38", "3.4028235e38", "3.5e38", "-3.5e38", "1e300", "1e-45", "1e-300",
+        "-0", "2147483647", "2147483648", "99999999999", "0.333333333333333333", " 7 ", "NaN", "Infinity", "1,5", "0x10", "",
+        " ", "cat", " dog house ", "it&apos;s &amp; &lt;", "&#x85;", "&#xD;", "a\u2028b", "\u00e9\u0301", "\U0001F600",
+        "<![CDATA[cat]]>", "\t1\n", "1\r\n2",
+    ];
+
+    /// <summary>Keeps the XML mostly well-formed so the reader gets past the parser: a value or name replaced, an object repeated, an element dropped.</summary>
+    static byte[] MutateVoc(byte[] input, Random random)
+    {
+        var text = Encoding.UTF8.GetString(input);
+        switch (random.Next(3))
+        {
+            case 0:
+                var values = Regex.Matches(text, "<([a-z]+)>([^<>]*)</\\1>");
+                if (values.Count == 0) break;
+                var value = values[random.Next(values.Count)].Groups[2];
+                text = text[..value.Index] + Values[random.Next(Values.Length)] + text[(value.Index + value.Length)..];
+                break;
+            case 1:
+                var objects = Regex.Matches(text, "<object>.*?</object>", RegexOptions.Singleline);
+                if (objects.Count == 0) break;
+                var one = objects[random.Next(objects.Count)];
+                text = text[..one.Index] + string.Concat(Enumerable.Repeat(one.Value, 1 + random.Next(8))) + text[one.Index..];
+                break;
+            default:
+                var leaves = Regex.Matches(text, "<([a-z]+)>[^<>]*</\\1>");
+                if (leaves.Count == 0) break;
+                var leaf = leaves[random.Next(leaves.Count)];
+                text = text[..leaf.Index] + text[(leaf.Index + leaf.Length)..];
+                break;
+        }
+        return Encoding.UTF8.GetBytes(text);
+    }
+
+    /// <summary>A number of a label line (or of the 'W H K' line) replaced, or a line repeated.</summary>
+    static byte[] MutateYolo(byte[] input, Random random)
+    {
+        var lines = Encoding.UTF8.GetString(input).Split('\n').ToList();
+        int n = random.Next(lines.Count);
+        if (random.Next(4) == 0)
+        {
+            lines.Insert(n, lines[n]);
+        }
+        else
+        {
+            var tokens = lines[n].Split(' ');
+            tokens[random.Next(tokens.Length)] = Values[random.Next(Values.Length)];
+            lines[n] = string.Join(' ', tokens);
+        }
+        return Encoding.UTF8.GetBytes(string.Join('\n', lines));
+    }
 
     /// <summary>Runs a reader on <paramref name="path"/>: an <see cref="InputException"/> must be one line naming the file.</summary>
     static T Reading<T>(string path, Func<T> read)

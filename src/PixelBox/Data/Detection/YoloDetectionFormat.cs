@@ -119,7 +119,9 @@ public static class YoloDetectionFormat
         foreach (var (k, v) in map.Children)
             if (k is YamlScalarNode { Value: { } key }) keys[key] = v;
 
-        string[]? names = keys.TryGetValue("names", out var namesNode) ? Names(file, namesNode) : null;
+        // 'names:' with nothing after it counts as absent, as an empty 'test:' does
+        string[]? names = keys.TryGetValue("names", out var namesNode) && namesNode is not YamlScalarNode { Value: null or "" or "~" or "null" }
+            ? Names(file, namesNode) : null;
         if (keys.TryGetValue("nc", out var ncNode))
         {
             if (ncNode is not YamlScalarNode { Value: { } ncText } || !int.TryParse(ncText, NumberStyles.None, CultureInfo.InvariantCulture, out int nc))
@@ -343,7 +345,7 @@ public static class YoloDetectionFormat
         var yaml = new StringBuilder();
         foreach (var key in SplitKeys)
             if (splitOfRole.TryGetValue(key, out var split)) yaml.Append($"{key}: {Scalar("images/" + split)}\n");
-        yaml.Append($"nc: {classNames.Count}\nnames:\n");
+        yaml.Append($"nc: {classNames.Count}\nnames:{(classNames.Count == 0 ? " []" : "")}\n");
         for (int k = 0; k < classNames.Count; k++) yaml.Append($"  {k}: {Scalar(classNames[k])}\n");
         return yaml.ToString();
     }
