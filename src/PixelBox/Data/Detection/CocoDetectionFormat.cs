@@ -26,7 +26,7 @@ public static class CocoDetectionFormat
 
     public static DetectionDataset Read(string root, IssueLog log, string format = "coco")
     {
-        if (!Directory.Exists(root)) throw new InputException(root, "dataset folder not found");
+        if (!Directory.Exists(root)) throw new InputException(root, Path.Exists(root) ? "is a file, not a dataset folder" : "dataset folder not found");
         var annotationsDir = Path.Combine(root, "annotations");
         var splitFiles = Directory.Exists(annotationsDir)
             ? Directory.GetFiles(annotationsDir, SplitFilePrefix + "*.json").Order(StringComparer.Ordinal).ToArray()
@@ -85,7 +85,7 @@ public static class CocoDetectionFormat
             {
                 var found = splitsOut[^1].Images.Select(i => Path.GetFileNameWithoutExtension(i.FileName)).ToHashSet(StringComparer.Ordinal);
                 foreach (var stem in stems.Where(s => !found.Contains(s)))
-                    log.Report(IssueKinds.UnknownImage, Path.Combine(root, name + ".txt"), $"'{stem}' is not an image of {file}");
+                    log.Report(IssueKinds.UnknownImage, Path.Combine(root, name + ".txt"), $"'{DatasetFiles.Escaped(stem)}' is not an image of {file}");
             }
         }
         return new DetectionDataset(root, format, names, ids, splitsOut);

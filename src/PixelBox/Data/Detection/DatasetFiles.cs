@@ -77,11 +77,20 @@ internal static class DatasetFiles
     public static string Shown(string text)
     {
         var cut = text.Length <= 40 ? text : char.IsHighSurrogate(text[39]) ? text[..39] : text[..40];
-        var sb = new System.Text.StringBuilder("'");
-        foreach (char c in cut)
-            sb.Append(char.IsControl(c) || c is '\u2028' or '\u2029' ? $"\\u{(int)c:x4}" : c);
-        return sb.Append(text.Length > 40 ? "'..." : "'").ToString();
+        return "'" + Escaped(cut) + (text.Length > 40 ? "'..." : "'");
     }
+
+    /// <summary>Control characters and Unicode line separators as \uXXXX, so a message stays on one line.</summary>
+    public static string Escaped(string text)
+    {
+        if (!text.Any(NeedsEscape)) return text;
+        var sb = new System.Text.StringBuilder(text.Length + 8);
+        foreach (char c in text)
+            sb.Append(NeedsEscape(c) ? $"\\u{(int)c:x4}" : c);
+        return sb.ToString();
+    }
+
+    static bool NeedsEscape(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
 
     /// <summary>
     /// The first of <paramref name="formats"/> whose text for <paramref name="value"/> makes <paramref name="exact"/>

@@ -45,7 +45,7 @@ public static class VocDetectionFormat
 
     public static DetectionDataset Read(string root, IssueLog log)
     {
-        if (!Directory.Exists(root)) throw new InputException(root, "dataset folder not found");
+        if (!Directory.Exists(root)) throw new InputException(root, Path.Exists(root) ? "is a file, not a dataset folder" : "dataset folder not found");
         var annotations = Path.Combine(root, "Annotations");
         var images = Path.Combine(root, "JPEGImages");
         if (!Directory.Exists(annotations)) throw new InputException(annotations, "folder not found; a VOC dataset has Annotations/, JPEGImages/ and ImageSets/Main/");
@@ -91,9 +91,9 @@ public static class VocDetectionFormat
                     var id = lines[n].Trim();
                     if (id.Length == 0) continue;
                     if (!Path.Exists(Path.Combine(annotations, id.Replace('/', Path.DirectorySeparatorChar) + ".xml")))
-                        log.Report(IssueKinds.UnknownImage, file, $"line {n + 1}: no annotation file Annotations/{id}.xml");
+                        log.Report(IssueKinds.UnknownImage, file, $"line {n + 1}: no annotation file Annotations/{DatasetFiles.Escaped(id)}.xml");
                     else if (!seen.Add(id))
-                        log.Report(IssueKinds.DuplicateId, file, $"line {n + 1}: id '{id}' is listed twice");
+                        log.Report(IssueKinds.DuplicateId, file, $"line {n + 1}: id '{DatasetFiles.Escaped(id)}' is listed twice");
                     else
                         ids.Add(id);
                 }
@@ -194,7 +194,7 @@ public static class VocDetectionFormat
         var path = ResolveImage(f, imagesDir);
         if (path is null)
         {
-            log.Report(IssueKinds.MissingImage, f.Xml, $"image not found: no JPEGImages/{f.FileName ?? f.Id + ".jpg"}{(f.FileName is null ? "" : $" nor JPEGImages/{f.Id}.*")}");
+            log.Report(IssueKinds.MissingImage, f.Xml, $"image not found: no JPEGImages/{DatasetFiles.Escaped(f.FileName ?? f.Id + ".jpg")}{(f.FileName is null ? "" : $" nor JPEGImages/{f.Id}.*")}");
             return null;
         }
         int width = f.Annotation.Width, height = f.Annotation.Height;

@@ -81,6 +81,9 @@ public class DetectionInputFileTests
         Directory.Delete(classes);
         SpecialFiles.Fifo(classes);
         Assert.Equal($"{classes}: is a FIFO (named pipe), not a regular file", Refused(() => VocDetectionFormat.Read(root, new IssueLog())).Message);
+        var xml = Path.Combine(root, "Annotations", "a.xml");
+        Assert.Equal($"{xml}: is a file, not a dataset folder", Refused(() => VocDetectionFormat.Read(xml, new IssueLog())).Message);
+        Assert.Equal($"{xml}: is a file, not a dataset folder", Refused(() => CocoDetectionFormat.Read(xml, new IssueLog())).Message);
     }
 
     [Fact]
