@@ -59,7 +59,7 @@ public static class ModelImport
             throw new InputException("--arch", e.Message);
         }
         if (request.Task is { } task && task != entry.Task)
-            throw new InputException($"model '{entry.Name}' is a {entry.Task} model, not a {task} model " +
+            throw new InputException("--task", $"model '{entry.Name}' is a {entry.Task} model, not a {task} model " +
                                      $"(the {task} models: {string.Join(", ", ModelRegistry.NamesOf(task))})");
         if (request.NumClasses is < 1 or > ModelLimits.MaxClasses)
             throw new InputException($"--num-classes must be in [1, {ModelLimits.MaxClasses}] (got {request.NumClasses})");
@@ -73,12 +73,13 @@ public static class ModelImport
             var report = StateDictLoader.Match(model.state_dict(), state, mapName: null, out var pairs);
             int? fitting = report.IsExact ? null : FittingNumClasses(entry, request.NumClasses, report, state);
             showReport?.Invoke(report, fitting);
-            if (request.Strict && !report.IsExact)
-            {
-                var hint = fitting is { } k ? $"; the file fits --num-classes {k}" : "";
+            var hint = fitting is { } k ? $"; the file fits --num-classes {k}" : "";
+            if (report.Loaded.Count == 0)
                 throw new InputException(request.WeightsPath,
-                    $"state dict does not fit {entry.Name} with {request.NumClasses} classes: {report.Summary(3)}{hint} (--non-strict loads what fits)");
-            }
+                    $"no entry of the state dict fits {entry.Name} with {request.NumClasses} classes ({Counts(report)}): a state dict of another architecture?");
+            if (request.Strict && !report.IsExact)
+                throw new InputException(request.WeightsPath,
+                    $"state dict does not fit {entry.Name} with {request.NumClasses} classes ({Counts(report)}){hint}; nothing written (--non-strict loads what fits)");
             using (no_grad())
                 foreach (var (from, into) in pairs)
                 {
@@ -105,6 +106,9 @@ public static class ModelImport
                 t.Dispose();
         }
     }
+
+    static string Counts(StateDictReport report) =>
+        $"{report.Missing.Count} missing, {report.Unexpected.Count} unexpected, {report.WrongShapes.Count} of wrong shape, {report.Loaded.Count} fit";
 
     /// <summary>ImageNet's statistics: torchvision's segmentation models are trained with them.</summary>
     public static Normalization DefaultSegmentationNormalization => Normalization.ImageNet;
