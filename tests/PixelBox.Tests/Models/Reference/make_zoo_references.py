@@ -22,10 +22,11 @@ CASE.png (uint8, seed 1234) and normalised with ImageNet's statistics, as PixelB
 
 Detection cases (ssd300-vgg16, ssdlite320-mobilenet-v3-large; torchvision num_classes = 4 + 1 background) write
 CASE.pth, CASE.safetensors, CASE.png (a random RGB image of the native input size, so no resizing) and
-CASE_det.json (torchvision's boxes, scores, labels for it). BatchNorm is calibrated and the last classification
-convolutions re-drawn so that their logits have a standard deviation of about 1.5 on this image: with
-torchvision's init every class scores about 1 / classes (SSDlite) or SSD300's unnormalised VGG features
-saturate the softmax, and the detections would be ties.
+CASE_det.json (torchvision's boxes, scores, labels for it). BatchNorm is calibrated and the head's last
+convolutions re-drawn so that on this image the class logits have a standard deviation of about 1.5 and the
+box codes of about 1: with torchvision's init every class scores about 1 / classes (SSDlite) or SSD300's
+unnormalised VGG features saturate the softmax (the detections would be ties), and the box codes would throw
+most boxes out of the image (clipped to zero area).
 """
 from __future__ import annotations
 
@@ -92,10 +93,11 @@ def write_png(path, pixels):
     Image.fromarray(pixels.numpy()).save(path)
 
 
-def spread_class_scores(model, image, seed, target_std=1.5):
-    """Re-draws each last classification convolution of an SSD head so that its logits have a standard
-    deviation of about target_std on `image` (weights ~ N(0, target_std / sqrt(fan_in) / input rms), biases ~ N(0, 1))."""
-    convs = [m[-1] if isinstance(m, nn.Sequential) else m for m in model.head.classification_head.module_list]
+def redraw_head(model, head, image, seed, target_std, bias_std):
+    """Re-draws each last convolution of an SSD head (classification or regression) so that its outputs have a
+    standard deviation of about target_std on `image` (weights ~ N(0, target_std / sqrt(fan_in) / input rms),
+    biases ~ N(0, bias_std))."""
+    convs = [m[-1] if isinstance(m, nn.Sequential) else m for m in head.module_list]
     rms = {}
     hooks = [c.register_forward_hook(lambda mod, inp, out: rms.__setitem__(mod, float(inp[0].pow(2).mean().sqrt()))) for c in convs]
     with torch.no_grad():
@@ -107,7 +109,7 @@ def spread_class_scores(model, image, seed, target_std=1.5):
         for c in convs:
             fan_in = c.weight[0].numel()
             c.weight.copy_(torch.randn(c.weight.shape, generator=g) * (target_std / fan_in ** 0.5 / max(rms[c], 1e-6)))
-            c.bias.copy_(torch.randn(c.bias.shape, generator=g))
+            c.bias.copy_(torch.randn(c.bias.shape, generator=g) * bias_std)
 
 
 def write_detection_case(out_dir, name, build, size, fx):
@@ -118,7 +120,8 @@ def write_detection_case(out_dir, name, build, size, fx):
     pixels = random_image(size, size)
     write_png(os.path.join(out_dir, name + ".png"), pixels)
     image = pixels.permute(2, 0, 1).float() / 255
-    spread_class_scores(model, image, seed=5)
+    redraw_head(model, model.head.classification_head, image, seed=5, target_std=1.5, bias_std=1.0)
+    redraw_head(model, model.head.regression_head, image, seed=6, target_std=1.0, bias_std=0.5)
     with torch.no_grad():
         det = model([image])[0]
     sd = model.state_dict()
