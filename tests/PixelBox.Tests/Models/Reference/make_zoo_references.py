@@ -93,23 +93,25 @@ def write_png(path, pixels):
     Image.fromarray(pixels.numpy()).save(path)
 
 
-def redraw_head(model, head, image, seed, target_std, bias_std):
-    """Re-draws each last convolution of an SSD head (classification or regression) so that its outputs have a
-    standard deviation of about target_std on `image` (weights ~ N(0, target_std / sqrt(fan_in) / input rms),
-    biases ~ N(0, bias_std))."""
-    convs = [m[-1] if isinstance(m, nn.Sequential) else m for m in head.module_list]
+def redraw_heads(model, image, seed, settings):
+    """Re-draws the last convolutions of SSD heads so that their outputs have a standard deviation of about
+    target_std on `image`: weights ~ N(0, target_std / sqrt(fan_in) / input rms), biases ~ N(0, bias_std).
+    settings: [(head, target_std, bias_std)]; the input rms of every convolution comes from one forward pass."""
+    layers = [(m[-1] if isinstance(m, nn.Sequential) else m, target, bias)
+              for head, target, bias in settings for m in head.module_list]
     rms = {}
-    hooks = [c.register_forward_hook(lambda mod, inp, out: rms.__setitem__(mod, float(inp[0].pow(2).mean().sqrt()))) for c in convs]
+    hooks = [c.register_forward_hook(lambda mod, inp, out: rms.__setitem__(mod, float(inp[0].pow(2).mean().sqrt())))
+             for c, _, _ in layers]
     with torch.no_grad():
         model([image])
     for h in hooks:
         h.remove()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for c in convs:
+        for c, target, bias in layers:
             fan_in = c.weight[0].numel()
-            c.weight.copy_(torch.randn(c.weight.shape, generator=g) * (target_std / fan_in ** 0.5 / max(rms[c], 1e-6)))
-            c.bias.copy_(torch.randn(c.bias.shape, generator=g) * bias_std)
+            c.weight.copy_(torch.randn(c.weight.shape, generator=g) * (target / fan_in ** 0.5 / max(rms[c], 1e-6)))
+            c.bias.copy_(torch.randn(c.bias.shape, generator=g) * bias)
 
 
 def write_detection_case(out_dir, name, build, size, fx):
@@ -120,8 +122,7 @@ def write_detection_case(out_dir, name, build, size, fx):
     pixels = random_image(size, size)
     write_png(os.path.join(out_dir, name + ".png"), pixels)
     image = pixels.permute(2, 0, 1).float() / 255
-    redraw_head(model, model.head.classification_head, image, seed=5, target_std=1.5, bias_std=1.0)
-    redraw_head(model, model.head.regression_head, image, seed=6, target_std=1.0, bias_std=0.5)
+    redraw_heads(model, image, seed=5, settings=[(model.head.classification_head, 1.5, 1.0), (model.head.regression_head, 1.0, 0.5)])
     with torch.no_grad():
         det = model([image])[0]
     sd = model.state_dict()
