@@ -95,8 +95,7 @@ public static class StateDictLoader
     /// <summary>The tensors of a state-dict file, by name; unreadable files are InputExceptions.</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (!File.Exists(path))
-            throw new InputException(path, "file not found");
+        InputFile.CheckRegular(path); // missing, a folder, or a FIFO that would block the reader: one line
         var format = Sniff(path);
         try
         {

@@ -117,6 +117,19 @@ public class ImportCommandTests
         Assert.Contains("not found", line);
     }
 
+    [Fact]
+    public void A_folder_or_a_fifo_as_weights_is_one_line_naming_it()
+    {
+        using var tmp = new TempDir();
+        var folder = Directory.CreateDirectory(tmp.Combine("weights.pth")).FullName;
+        var output = tmp.Combine("model.ckpt");
+        Assert.Contains("is a folder", AssertOneLineError(Import("--arch", Arch, "--weights", folder, "--num-classes", "2", "--out", output), folder, output));
+        if (!OperatingSystem.IsLinux())
+            return;
+        var fifo = IO.SpecialFiles.Fifo(tmp.Combine("fifo.pth"));
+        AssertOneLineError(Import("--arch", Arch, "--weights", fifo, "--num-classes", "2", "--out", output), fifo, output);
+    }
+
     [Theory]
     [InlineData("text.pth", "just some text, not a state dict\n")]
     [InlineData("empty.safetensors", "")]
