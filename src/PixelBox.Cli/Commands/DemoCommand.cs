@@ -128,7 +128,7 @@ public static class DemoCommand
     static void Print(DetectionDemoResult r)
     {
         static string F(double v) => v < 0 ? "-" : $"{v:F4}";
-        var scores = new Table().Title("Validation (COCO bbox)").AddColumn("class").AddColumn(new TableColumn("AP@[.5:.95]").RightAligned());
+        var scores = new Table().Title("Validation (COCO bbox)").AddColumn("class").AddColumn(new TableColumn(Markup.Escape("AP@[.5:.95]")).RightAligned());
         for (int c = 0; c < r.ClassNames.Count; c++)
             scores.AddRow(Markup.Escape(r.ClassNames[c]), F(r.Val.PerClassAp[c]));
         scores.AddRow("[bold]AP[/]", $"[bold]{F(r.Val.Ap)}[/]");
@@ -139,16 +139,15 @@ public static class DemoCommand
         AnsiConsole.Write(scores);
         AnsiConsole.MarkupLine($"{r.Epochs} epochs in {TrainingDisplay.Format(TimeSpan.FromSeconds(r.TrainSeconds))}");
 
-        var files = new Table().AddColumn("output").AddColumn("path");
-        files.AddRow("metrics", Markup.Escape(r.MetricsPath));
-        files.AddRow("validation ground truth (COCO)", Markup.Escape(r.GroundTruthPath));
-        files.AddRow("validation detections (COCO results)", Markup.Escape(r.PredictionsPath));
-        files.AddRow("checkpoint", Markup.Escape(r.CheckpointPath));
-        files.AddRow("training curves", Markup.Escape(r.CurvesPath));
-        files.AddRow("PR curves, AP per class", Markup.Escape(r.PlotsDir));
-        files.AddRow("pictures (truth | detections)", Markup.Escape(Path.GetDirectoryName(r.PicturePaths.FirstOrDefault() ?? r.OutDir)!));
-        AnsiConsole.Write(files);
-        AnsiConsole.MarkupLine($"Check: pixelbox eval coco --gt {Markup.Escape(r.GroundTruthPath)} --dt {Markup.Escape(r.PredictionsPath)}");
+        TrainingDisplay.PrintPaths(
+            ("metrics", r.MetricsPath),
+            ("validation ground truth (COCO)", r.GroundTruthPath),
+            ("validation detections (COCO results)", r.PredictionsPath),
+            ("checkpoint", r.CheckpointPath),
+            ("training curves", r.CurvesPath),
+            ("PR curves, AP per class", r.PlotsDir),
+            ("pictures (truth | detections)", Path.GetDirectoryName(r.PicturePaths.FirstOrDefault() ?? r.OutDir)!));
+        TrainingDisplay.Say($"Check: pixelbox eval coco --gt {r.GroundTruthPath} --dt {r.PredictionsPath}");
     }
 
     static void Print(ShapesDemoResult r)

@@ -10,20 +10,22 @@ namespace PixelBox.Models;
 /// channel count they sum over is not a multiple of 16: the input gradient when out_channels % 16 != 0, the
 /// output when in_channels &gt; 16 and in_channels % 16 != 0 (transposed convolutions: the reverse). Found
 /// against float64; PyTorch 1.13 (oneDNN 2.6) is right on the same shapes. On the channels-last layout the
-/// same kernels are right, so convolutions with such channel counts get a channels-last input and give back a
-/// contiguous output; those with multiples of 16 (all the large ones of the default models) keep the fast
-/// blocked path. The rule covers every such convolution, also 1x1 and strided ones that measured right, since
-/// which kernel oneDNN picks depends on shapes and thread count.
+/// same kernels are right, so such convolutions get a channels-last input and give back a contiguous output;
+/// those with multiples of 16 (all the large ones of the default models) keep the fast blocked path.
+/// 1x1 convolutions are the exception both ways: in NCHW they measured right for every channel count tried
+/// (3..270, strides 1 and 2, forward and both gradients), while channels-last 1x1 forwards are wrong whenever
+/// out_channels &gt; 32 and not a multiple of 16 (HRNet's 270-channel head: relative error 0.4). They stay NCHW.
 /// </summary>
 public static class ChannelTailConvolutions
 {
     /// <summary>The AVX-512 channel block of oneDNN's f32 convolution kernels.</summary>
     const long Block = 16;
 
-    /// <summary>Whether a convolution has a channel count the defective kernels mishandle (2-D convolutions
-    /// only: the models here have no others).</summary>
+    /// <summary>Whether a convolution has a channel count the defective kernels mishandle and a kernel larger
+    /// than 1x1 (2-D convolutions only: the models here have no others).</summary>
     public static bool IsAffected(Convolution convolution) =>
         convolution.kernel_size.Length == 2
+        && convolution.kernel_size.Any(side => side > 1)
         && (convolution.in_channels % Block != 0 || convolution.out_channels % Block != 0);
 
     /// <summary>Convolutions already routed (a model built from guarded parts must not hook them twice).</summary>

@@ -148,7 +148,7 @@ public sealed class NmsCommandTests : IDisposable
         File.CreateSymbolicLink(link, input);
         Expect($"error: {link}: --out is also an input", "--dt", input, "--out", link);
         Assert.Equal(before, File.ReadAllBytes(input));
-        Expect($"error: {PathOf("none.json")}: cannot read the file", "--dt", PathOf("none.json"), "--out", PathOf("o.json"));
+        Expect($"error: {PathOf("none.json")}: file not found", "--dt", PathOf("none.json"), "--out", PathOf("o.json"));
         Expect("error: --method: Argument 'fast' not recognized. Must be one of: 'nms' 'soft-linear' 'soft-gaussian' 'wbf'", "--dt", input, "--method", "fast", "--out", PathOf("o.json"));
         Expect("error: --iou: must be between 0 and 1 (got 1.5)", "--dt", input, "--iou", "1.5", "--out", PathOf("o.json"));
         Expect("error: --weights: 1 weight(s) for 2 results file(s)", "--dt", input, input, "--method", "wbf", "--weights", "1", "--out", PathOf("o.json"));

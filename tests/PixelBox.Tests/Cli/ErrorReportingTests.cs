@@ -4,12 +4,7 @@ namespace PixelBox.Tests.Cli;
 [Collection(CliRunner.Collection)]
 public class ErrorReportingTests
 {
-    static string Temp()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "pixelbox-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    static string Temp() => Training.TinyTask.TempDir();
 
     [Theory]
     [InlineData(new[] { "models", "--num-classes", "x" }, "error: --num-classes: 'x' is not a whole number (see 'pixelbox models --help')")]

@@ -91,10 +91,24 @@ static class TinyTask
         return new Trainer<TrainingBatch>(model, Loss(model), data, options, Validator(model, data), dir, Header);
     }
 
+    /// <summary>A new empty folder under this test process's own temp folder, which is deleted when the process
+    /// exits (runs write checkpoints and datasets: hundreds of MB a suite, which filled the disk when kept).</summary>
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pixelbox-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(ProcessTempRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    static readonly Lazy<string> ProcessTempRoot = new(() =>
+    {
+        var root = Path.Combine(Path.GetTempPath(), "pixelbox-tests", $"run-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // best effort: a crashed run's folder stays
+        };
+        return root;
+    });
 }
