@@ -41,7 +41,7 @@ public static class ImportCommand
                 Strict: !parse.GetValue(nonStrict),
                 Normalization: NormalizationOf(parse.GetValue(mean), parse.GetValue(std), parse.GetValue(arch)!),
                 Task: parse.GetValue(task) switch { "seg" => ModelTasks.Segmentation, "det" => ModelTasks.Detection, _ => null });
-            var result = ModelImport.Run(request, (report, fitting) => ShowReport(report, fitting, request));
+            var result = ModelImport.Run(request, (report, hint) => ShowReport(report, hint, request));
             var loaded = result.Report.IsExact
                 ? $"all {result.Report.Loaded.Count} entries loaded"
                 : $"{result.Report.Loaded.Count} entries loaded, the rest freshly initialised (--non-strict)";
@@ -52,7 +52,7 @@ public static class ImportCommand
     }
 
     /// <summary>The report before the outcome: one line when everything fits, else the names by kind (bounded) on stderr.</summary>
-    static void ShowReport(StateDictReport report, int? fitting, ImportRequest request)
+    static void ShowReport(StateDictReport report, string? hint, ImportRequest request)
     {
         if (report.IsExact)
         {
@@ -63,8 +63,8 @@ public static class ImportCommand
         error.WriteLine($"{request.WeightsPath} does not fit {request.Arch} with {request.NumClasses} classes:");
         foreach (var line in report.Listing(ListedPerKind).Split('\n'))
             error.WriteLine("  " + line.TrimEnd('\r'));
-        if (fitting is { } k)
-            error.WriteLine($"  the file fits --num-classes {k}");
+        if (hint is not null)
+            error.WriteLine("  " + hint);
     }
 
     /// <summary>--mean / --std: three numbers each; either alone leaves the other at the architecture's default.</summary>

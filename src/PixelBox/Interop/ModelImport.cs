@@ -27,10 +27,9 @@ public sealed record ImportRequest(
     Normalization? Normalization = null,
     string? Task = null);
 
-/// <summary>What an import did: the model's task, the state-dict report, and (strict failures aside) the
-/// checkpoint written. <paramref name="FittingNumClasses"/> is the class count the file fits, when the only
-/// problem is the class count.</summary>
-public sealed record ImportResult(string Task, StateDictReport Report, int? FittingNumClasses, string? CheckpointPath);
+/// <summary>What an import did: the model's task, the state-dict report and the checkpoint written.
+/// <paramref name="Hint"/> says which --num-classes the file fits, when the only problem is the class count.</summary>
+public sealed record ImportResult(string Task, StateDictReport Report, string? Hint, string CheckpointPath);
 
 /// <summary>
 /// <c>pixelbox import</c>: a PyTorch state dict (torchvision's key names) into a PixelBox checkpoint that
@@ -47,7 +46,7 @@ public static class ModelImport
     /// before anything is decided); strict with a mismatch is an <see cref="InputException"/> naming the weights
     /// file (nothing written); otherwise copies what fits and writes the checkpoint atomically.
     /// </summary>
-    public static ImportResult Run(ImportRequest request, Action<StateDictReport, int?>? showReport = null)
+    public static ImportResult Run(ImportRequest request, Action<StateDictReport, string?>? showReport = null)
     {
         ModelEntry entry;
         try
@@ -71,15 +70,16 @@ public static class ModelImport
         {
             using var model = Create(entry, request.NumClasses, device: null);
             var report = StateDictLoader.Match(model.state_dict(), state, mapName: null, out var pairs);
-            int? fitting = report.IsExact ? null : FittingNumClasses(entry, request.NumClasses, report, state);
-            showReport?.Invoke(report, fitting);
-            var hint = fitting is { } k ? $"; the file fits --num-classes {k}" : "";
+            var hint = (report.IsExact ? null : FittingNumClasses(entry, request.NumClasses, report, state)) is { } k
+                ? $"the file fits --num-classes {k}" + (model is Ssd ? $" (torchvision's num_classes {k + 1} counts the background)" : "")
+                : null;
+            showReport?.Invoke(report, hint);
             if (report.Loaded.Count == 0)
                 throw new InputException(request.WeightsPath,
                     $"no entry of the state dict fits {entry.Name} with {request.NumClasses} classes ({Counts(report)}): a state dict of another architecture?");
             if (request.Strict && !report.IsExact)
                 throw new InputException(request.WeightsPath,
-                    $"state dict does not fit {entry.Name} with {request.NumClasses} classes ({Counts(report)}){hint}; nothing written (--non-strict loads what fits)");
+                    $"state dict does not fit {entry.Name} with {request.NumClasses} classes ({Counts(report)}){(hint is null ? "" : "; " + hint)}; nothing written (--non-strict loads what fits)");
             using (no_grad())
                 foreach (var (from, into) in pairs)
                 {
@@ -98,7 +98,7 @@ public static class ModelImport
                 },
             };
             Checkpoint.Write(request.OutPath, content, model, optimizer: null);
-            return new ImportResult(entry.Task, report, fitting, request.OutPath);
+            return new ImportResult(entry.Task, report, hint, request.OutPath);
         }
         finally
         {

@@ -256,7 +256,7 @@ public class ImportCommandTests
             Safetensors.SaveStateDict(weights, model.state_dict());
         var output = tmp.Combine("det.ckpt");
         var wrong = Import("--arch", "ssdlite320-mobilenet-v3-large", "--weights", weights, "--num-classes", "4", "--out", output);
-        Assert.Contains("the file fits --num-classes 3", AssertOneLineError(wrong, weights, output));
+        Assert.Contains("the file fits --num-classes 3 (torchvision's num_classes 4 counts the background)", AssertOneLineError(wrong, weights, output));
         var run = Import("--arch", "ssdlite320-mobilenet-v3-large", "--weights", weights, "--num-classes", "3", "--out", output, "--task", "det");
         Assert.True(run.Code == 0, run.Err);
         var info = DetectionModelInfo.FromCheckpoint(Checkpoint.Open(output));
