@@ -18,6 +18,9 @@ public static class FuzzTargets
         ImageTargets.PngMask(),
         ImageTargets.RgbImage(),
         CheckpointTarget.Create(),
+        DetectionTargets.VocXml(),
+        DetectionTargets.YoloTxt(),
+        DetectionTargets.DataYaml(),
     ];
 
     public static FuzzTarget Get(string name) =>

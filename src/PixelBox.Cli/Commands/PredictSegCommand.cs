@@ -21,9 +21,13 @@ public static class PredictSegCommand
         var output = new Option<string>("--out") { Description = "Folder for <name>.png (index mask, VOC palette) and <name>_overlay.png (image | blend); not the input folder", Required = true, HelpName = "DIR" };
         var precision = TorchSetup.PrecisionOption("a checkpoint's inference (an ONNX model runs as exported)");
         var threads = TorchSetup.ThreadsOption();
+        var saveLogits = new Option<bool>("--save-logits")
+        {
+            Description = "Also write <name>_logits.npy: the logits before the arg-max at the image's size (float32, classes x H x W, numpy's .npy)",
+        };
         var command = new Command("seg", "Predict segmentation masks; writes <name>.png (index mask) and <name>_overlay.png (image | mask blended over it).")
         {
-            model, input, output, precision, threads,
+            model, input, output, precision, threads, saveLogits,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -31,7 +35,8 @@ public static class PredictSegCommand
             var outPath = parse.GetValue(output)!;
             var modelPath = parse.GetValue(model)!;
             var images = SegmentationPredictor.FindImages(inputPath);
-            CheckOutputs(modelPath, inputPath, images, outPath);
+            bool logits = parse.GetValue(saveLogits);
+            CheckOutputs(modelPath, inputPath, images, outPath, logits);
             bool onnx = OnnxFiles.IsOnnx(modelPath);
             if (onnx && TorchSetup.IsGiven(parse, precision))
                 throw new InputException("--precision", "applies to checkpoints; an ONNX model runs in the precision it was exported or quantized in");
@@ -50,7 +55,7 @@ public static class PredictSegCommand
                 {
                     if (cancellation.IsCancellationRequested)
                         break;
-                    predictor.PredictFile(image, outDir);
+                    predictor.PredictFile(image, outDir, logits);
                     done++;
                     bar?.Increment(1);
                 }
@@ -60,7 +65,8 @@ public static class PredictSegCommand
                 AnsiConsole.MarkupLine($"[yellow]Interrupted[/] after {done} of {images.Count} images (their masks and overlays are complete).");
                 return Task.FromResult(ErrorReporting.Interrupted);
             }
-            TrainingDisplay.Say($"Wrote {images.Count} masks and overlays ({predictor.Info.Name}, " +
+            var what = logits ? "masks, overlays and logits" : "masks and overlays";
+            TrainingDisplay.Say($"Wrote {images.Count} {what} ({predictor.Info.Name}, " +
                                    $"{predictor.Info.NumClasses} classes, {how}) to {outDir}");
             return Task.FromResult(0);
         });
@@ -72,7 +78,7 @@ public static class PredictSegCommand
     /// (the checkpoint or an image) or on another output (b_overlay.png is b.png's overlay and also the mask
     /// of an input called b_overlay.png).
     /// </summary>
-    static void CheckOutputs(string checkpoint, string input, IReadOnlyList<string> images, string outDir)
+    static void CheckOutputs(string checkpoint, string input, IReadOnlyList<string> images, string outDir, bool logits)
     {
         if (Directory.Exists(input) && OutputPlan.IsWithin(outDir, input) && OutputPlan.IsWithin(input, outDir))
             throw new InputException(outDir, $"--out is the input folder {input}; masks and overlays would mix with (and overwrite) the images; choose another folder");
@@ -84,6 +90,8 @@ public static class PredictSegCommand
             var (mask, overlay) = SegmentationPredictor.OutputNames(image);
             plan.Output(Path.Combine(outDir, mask), $"the mask of {image}");
             plan.Output(Path.Combine(outDir, overlay), $"the overlay of {image}");
+            if (logits)
+                plan.Output(Path.Combine(outDir, SegmentationPredictor.LogitsName(image)), $"the logits of {image}");
         }
         plan.Check();
     }

@@ -47,6 +47,12 @@ public static class TrainSegCommand
             Description = $"unet-same: number of levels, 2-{ModelLimits.MaxUNetDepth} [default: 5]; image (or crop) sides must be multiples of 2^(depth-1) (16 at depth 5)",
             HelpName = "D",
         }.InRange(2, ModelLimits.MaxUNetDepth);
+        var backboneWeights = new Option<string?>("--backbone-weights")
+        {
+            Description = "torchvision ImageNet classifier state dict (resnet50/101, mobilenet_v3_large, vgg16_bn; .pth/.pt or .safetensors) " +
+                          "loaded into the model's encoder before training (strict: every encoder tensor must be in the file)",
+            HelpName = "FILE",
+        };
         var resume = new Option<bool>("--resume")
         {
             Description = "Continue the run in --out from its last.ckpt. It keeps every stored option (model, data options, optimizer, schedule, seed); " +
@@ -86,7 +92,7 @@ public static class TrainSegCommand
             "A new run needs --data, --model and --out; --resume needs only --out.")
         {
             data, model, width, depth, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
-            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, precision, threads,
+            polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, precision, threads, backboneWeights,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -130,6 +136,7 @@ public static class TrainSegCommand
                     Workers = parse.GetValue(workers),
                     Normalization = Normalization.ImageNet,
                     ValidationPrecision = parse.GetValue(precision),
+                    BackboneWeights = parse.GetValue(backboneWeights) is { } weights ? Path.GetFullPath(weights) : null,
                 };
                 if (task.MinScale > task.MaxScale)
                     throw new InputException("--min-scale", $"{task.MinScale} is larger than --max-scale {task.MaxScale}");
@@ -156,6 +163,8 @@ public static class TrainSegCommand
             {
                 if (run.StoredOptions is { } stored && !ReportResume(run, stored, outDir))
                     return Task.FromResult(0);
+                if (run.BackboneReport is { } backbone)
+                    TrainingDisplay.Say($"Encoder from {run.Task.BackboneWeights}: {backbone.Loaded.Count} tensors loaded, {backbone.Ignored.Count} of the classifier ignored");
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(run.Info.Name)}[/], {run.Info.NumClasses} classes ({Markup.Escape(string.Join(", ", run.Info.ClassNames))}), " +
                                        $"{run.Trainer.TotalEpochs} epochs / {run.Trainer.TotalIterations} steps, {torch.get_num_threads()} threads");
                 var state = TrainingDisplay.Run(run.Trainer, cancellation, "pixel_accuracy");

@@ -78,10 +78,11 @@ public static class InputFile
         }
     }
 
-    /// <summary>The lines of a UTF-8 text file (a byte order mark is skipped; \n, \r\n and \r end lines).</summary>
-    public static string[] ReadAllLines(string path, long maxBytes = MaxTextBytes)
+    /// <summary>The text of a UTF-8 file (a byte order mark is skipped); invalid UTF-8 is refused.</summary>
+    /// <param name="what">What the file should be, for the size message ("a text list", "data.yaml", ...).</param>
+    public static string ReadAllText(string path, long maxBytes = MaxTextBytes, string what = "a text file")
     {
-        var bytes = ReadAllBytes(path, maxBytes, "a text list");
+        var bytes = ReadAllBytes(path, maxBytes, what);
         string text;
         try
         {
@@ -91,8 +92,13 @@ public static class InputFile
         {
             throw new InputException(path, "not a UTF-8 text file");
         }
-        if (text.Length > 0 && text[0] == '\uFEFF')
-            text = text[1..];
+        return text.Length > 0 && text[0] == '\uFEFF' ? text[1..] : text;
+    }
+
+    /// <summary>The lines of a UTF-8 text file (a byte order mark is skipped; \n, \r\n and \r end lines).</summary>
+    public static string[] ReadAllLines(string path, long maxBytes = MaxTextBytes, string what = "a text list")
+    {
+        var text = ReadAllText(path, maxBytes, what);
         if (text.Length == 0)
             return [];
         var lines = text.ReplaceLineEndings("\n").Split('\n');

@@ -66,8 +66,17 @@ public sealed class OnnxSegmentationPredictor : ISegmentationPredictor
         return Description.SizeRule.Shrink > 0 ? Tiled(image, height, width) : Padded(image, height, width);
     }
 
+    /// <inheritdoc cref="ISegmentationPredictor.PredictLogits(RgbImage)"/>
+    public float[] PredictLogits(RgbImage image)
+    {
+        if (Info.InChannels != 3)
+            throw new InvalidOperationException($"the model takes {Info.InChannels} input channels, not RGB");
+        return PredictLogits(Info.Normalization.ToChw(image.Pixels, image.Width, image.Height), image.Height, image.Width);
+    }
+
     /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
-    public PredictedImage PredictFile(string imagePath, string outDir) => ISegmentationPredictor.PredictFile(this, imagePath, outDir);
+    public PredictedImage PredictFile(string imagePath, string outDir, bool saveLogits = false) =>
+        ISegmentationPredictor.PredictFile(this, imagePath, outDir, saveLogits);
 
     public void Dispose() => session.Dispose();
 

@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 
 namespace PixelBox.Inference;
 
-/// <summary>The files written for one input image.</summary>
-public sealed record PredictedImage(string Input, string Mask, string Overlay, int Width, int Height);
+/// <summary>The files written for one input image (<paramref name="Logits"/>: the .npy file, when asked for).</summary>
+public sealed record PredictedImage(string Input, string Mask, string Overlay, int Width, int Height, string? Logits = null);
 
 /// <summary>A segmentation model ready to predict images, whatever runs it (libtorch or ONNX Runtime).</summary>
 public interface ISegmentationPredictor : IDisposable
@@ -20,20 +20,31 @@ public interface ISegmentationPredictor : IDisposable
     /// <summary>The predicted index mask of one RGB image, at its size.</summary>
     IndexMask Predict(RgbImage image);
 
+    /// <summary>The logits of one RGB image before the arg-max: float32 [classes, H, W] in row-major order, at its size.</summary>
+    float[] PredictLogits(RgbImage image);
+
     /// <summary>
     /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
-    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>.
+    /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>; with
+    /// <paramref name="saveLogits"/> also &lt;stem&gt;_logits.npy (float32 C x H x W, numpy's .npy).
     /// </summary>
-    PredictedImage PredictFile(string imagePath, string outDir);
+    PredictedImage PredictFile(string imagePath, string outDir, bool saveLogits = false);
 
     /// <summary>What every predictor's <see cref="PredictFile"/> does, whatever runs its model.</summary>
-    protected static PredictedImage PredictFile(ISegmentationPredictor predictor, string imagePath, string outDir)
+    protected static PredictedImage PredictFile(ISegmentationPredictor predictor, string imagePath, string outDir, bool saveLogits)
     {
         var image = RgbImageFile.Read(imagePath);
         IndexMask mask;
+        float[]? logits = null;
         try
         {
-            mask = predictor.Predict(image);
+            if (saveLogits)
+            {
+                logits = predictor.PredictLogits(image);
+                mask = new IndexMask(image.Width, image.Height, OnnxSegmentationPredictor.ArgMax(logits, predictor.Info.NumClasses, image.Width * image.Height));
+            }
+            else
+                mask = predictor.Predict(image);
         }
         catch (InputException e)
         {
@@ -45,7 +56,13 @@ public interface ISegmentationPredictor : IDisposable
         var overlayPath = Path.Combine(outDir, overlayName);
         IndexMaskPng.Write(maskPath, mask, IndexMaskPng.VocPalette);
         RgbImageFile.WritePng(overlayPath, SegmentationOverlay.ImageAndBlend(image, mask));
-        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height);
+        string? logitsPath = null;
+        if (logits is not null)
+        {
+            logitsPath = Path.Combine(outDir, SegmentationPredictor.LogitsName(imagePath));
+            Interop.NpyFile.Write(logitsPath, logits, [predictor.Info.NumClasses, image.Height, image.Width]);
+        }
+        return new PredictedImage(imagePath, maskPath, overlayPath, image.Width, image.Height, logitsPath);
     }
 }
 
@@ -129,19 +146,33 @@ public sealed class SegmentationPredictor : ISegmentationPredictor
     /// <summary>Class labels int64 [N, H, W] for normalised images float32 [N, C, H, W].</summary>
     public Tensor PredictLabels(Tensor images)
     {
+        using var scope = torch.NewDisposeScope();
+        return Logits(images).argmax(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits float32 [N, classes, H, W] at the input's size for normalised images float32 [N, C, H, W].</summary>
+    public Tensor PredictLogits(Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Logits(images).to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The model's logits (in its precision) at the input's size: padded and cropped back, or tiled.</summary>
+    Tensor Logits(Tensor images)
+    {
         if (images.dim() != 4 || images.shape[1] != Model.InChannels)
             throw new ArgumentException($"expected images [N, {Model.InChannels}, H, W], got [{string.Join(", ", images.shape)}]");
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         long height = images.shape[2], width = images.shape[3];
         if (shrinks)
-            return TilerFor((int)Math.Max(height, width)).Predict(images).argmax(1).MoveToOuterDisposeScope();
+            return TilerFor((int)Math.Max(height, width)).Predict(images).MoveToOuterDisposeScope();
         long paddedHeight = PaddedSize((int)height), paddedWidth = PaddedSize((int)width);
         var input = paddedHeight == height && paddedWidth == width
             ? images
             : nn.functional.pad(images, [0, paddedWidth - width, 0, paddedHeight - height], PaddingModes.Replicate);
-        var labels = Model.forward(input).argmax(1);
-        return labels.narrow(1, 0, height).narrow(2, 0, width).contiguous().MoveToOuterDisposeScope();
+        var logits = Model.forward(input);
+        return logits.narrow(2, 0, height).narrow(3, 0, width).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>The predicted index mask of one RGB image.</summary>
@@ -156,8 +187,23 @@ public sealed class SegmentationPredictor : ISegmentationPredictor
         return new IndexMask(image.Width, image.Height, bytes.data<byte>().ToArray());
     }
 
+    /// <inheritdoc cref="ISegmentationPredictor.PredictLogits(RgbImage)"/>
+    public float[] PredictLogits(RgbImage image)
+    {
+        if (Model.InChannels != 3)
+            throw new InputException($"model '{Info.Name}' takes {Model.InChannels} input channels; predicting from RGB images needs 3");
+        var sample = new SegmentationSample("image", image.Width, image.Height, image.Pixels, new byte[image.Width * image.Height]);
+        using var batch = SegmentationBatchLoader.Collate([sample], Info.Normalization);
+        using var logits = PredictLogits(batch.Images);
+        return logits.data<float>().ToArray();
+    }
+
     /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
-    public PredictedImage PredictFile(string imagePath, string outDir) => ISegmentationPredictor.PredictFile(this, imagePath, outDir);
+    public PredictedImage PredictFile(string imagePath, string outDir, bool saveLogits = false) =>
+        ISegmentationPredictor.PredictFile(this, imagePath, outDir, saveLogits);
+
+    /// <summary>The logits file <see cref="PredictFile"/> writes for an image when asked: &lt;stem&gt;_logits.npy.</summary>
+    public static string LogitsName(string imagePath) => Path.GetFileNameWithoutExtension(imagePath) + "_logits.npy";
 
     /// <summary>The file names <see cref="PredictFile"/> writes for an image: &lt;stem&gt;.png and &lt;stem&gt;_overlay.png.</summary>
     public static (string Mask, string Overlay) OutputNames(string imagePath)

@@ -43,7 +43,11 @@ public sealed record StateDictReport(
     }
 
     /// <summary>Every name, one per line, grouped by kind (for a full report).</summary>
-    public override string ToString()
+    public override string ToString() => Listing(int.MaxValue);
+
+    /// <summary>The names one per line, grouped by kind, at most <paramref name="perKind"/> of each kind
+    /// (then "... N more"), so that a file of another architecture gives a readable page, not thousands of lines.</summary>
+    public string Listing(int perKind)
     {
         var text = new StringBuilder();
         void Section(string title, IEnumerable<string> items)
@@ -52,8 +56,10 @@ public sealed record StateDictReport(
             if (list.Count == 0)
                 return;
             text.AppendLine($"{title} ({list.Count}):");
-            foreach (var item in list)
+            foreach (var item in list.Take(perKind))
                 text.AppendLine($"  {item}");
+            if (list.Count > perKind)
+                text.AppendLine($"  ... {list.Count - perKind} more");
         }
         Section("missing (in the model, not in the file)", Missing);
         Section("unexpected (in the file, not in the model)", Unexpected);
@@ -89,8 +95,7 @@ public static class StateDictLoader
     /// <summary>The tensors of a state-dict file, by name; unreadable files are InputExceptions.</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (!File.Exists(path))
-            throw new InputException(path, "file not found");
+        InputFile.CheckRegular(path); // missing, a folder, or a FIFO that would block the reader: one line
         var format = Sniff(path);
         try
         {

@@ -39,6 +39,8 @@ public sealed record ModelEntry(
     /// <summary>
     /// Whether inference runs faster with channels-last (NHWC) weights and activations than NCHW on oneDNN,
     /// as measured for this architecture (<c>bench inference</c>); predictors use it unless told otherwise.
+    /// Off for the ResNet models: oneDNN 3.7.1 ends the process (SIGFPE in its 1x1 convolution setup) on their
+    /// channels-last strided 1x1 shortcuts.
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 
@@ -124,25 +126,25 @@ public static class ModelRegistry
             "side >= 32; out = in", 21, 3,
             (classes, channels, device) => new SegNet(classes, channels, device)) { OutputStride = 32 },
         new("fcn-resnet50", ModelTasks.Segmentation, FcnPaper, AnySize, 21, 3,
-            (classes, channels, device) => FcnResNet.ResNet50(classes, channels, device: device)) { OutputStride = 8 },
+            (classes, channels, device) => FcnResNet.ResNet50(classes, channels, device: device)) { OutputStride = 8, ChannelsLast = false },
         new("fcn-resnet101", ModelTasks.Segmentation, FcnPaper, AnySize, 21, 3,
-            (classes, channels, device) => FcnResNet.ResNet101(classes, channels, device: device)) { OutputStride = 8 },
+            (classes, channels, device) => FcnResNet.ResNet101(classes, channels, device: device)) { OutputStride = 8, ChannelsLast = false },
         new("deeplabv3-resnet50", ModelTasks.Segmentation, DeepLabV3Paper, AnySize, 21, 3,
-            (classes, channels, device) => DeepLabV3.ResNet50(classes, channels, device: device)) { OutputStride = 8 },
+            (classes, channels, device) => DeepLabV3.ResNet50(classes, channels, device: device)) { OutputStride = 8, ChannelsLast = false },
         new("deeplabv3-resnet101", ModelTasks.Segmentation, DeepLabV3Paper, AnySize, 21, 3,
-            (classes, channels, device) => DeepLabV3.ResNet101(classes, channels, device: device)) { OutputStride = 8 },
+            (classes, channels, device) => DeepLabV3.ResNet101(classes, channels, device: device)) { OutputStride = 8, ChannelsLast = false },
         new("deeplabv3-mobilenet-v3-large", ModelTasks.Segmentation, DeepLabV3Paper, AnySize, 21, 3,
             (classes, channels, device) => DeepLabV3.MobileNetV3Large(classes, channels, device: device)) { OutputStride = 16 },
         new("lraspp-mobilenet-v3-large", ModelTasks.Segmentation, MobileNetV3Paper, AnySize, 21, 3,
             (classes, channels, device) => LrAspp.MobileNetV3Large(classes, channels, device)) { OutputStride = 16 },
         new("deeplabv3plus-resnet50", ModelTasks.Segmentation, DeepLabV3PlusPaper, AnySize, 21, 3,
-            (classes, channels, device) => DeepLabV3Plus.ResNet50(classes, channels, device: device)) { OutputStride = 16 },
+            (classes, channels, device) => DeepLabV3Plus.ResNet50(classes, channels, device: device)) { OutputStride = 16, ChannelsLast = false },
         new("deeplabv3plus-resnet101", ModelTasks.Segmentation, DeepLabV3PlusPaper, AnySize, 21, 3,
-            (classes, channels, device) => DeepLabV3Plus.ResNet101(classes, channels, device: device)) { OutputStride = 16 },
+            (classes, channels, device) => DeepLabV3Plus.ResNet101(classes, channels, device: device)) { OutputStride = 16, ChannelsLast = false },
         new("pspnet-resnet50", ModelTasks.Segmentation, PspNetPaper, AnySize, 21, 3,
-            (classes, channels, device) => PspNet.ResNet50(classes, channels, device: device)) { OutputStride = 8 },
+            (classes, channels, device) => PspNet.ResNet50(classes, channels, device: device)) { OutputStride = 8, ChannelsLast = false },
         new("pspnet-resnet101", ModelTasks.Segmentation, PspNetPaper, AnySize, 21, 3,
-            (classes, channels, device) => PspNet.ResNet101(classes, channels, device: device)) { OutputStride = 8 },
+            (classes, channels, device) => PspNet.ResNet101(classes, channels, device: device)) { OutputStride = 8, ChannelsLast = false },
         new("hrnetv2-w18", ModelTasks.Segmentation, HRNetPaper, AnySize, 19, 3,
             (classes, channels, device) => HRNetV2.W18(classes, channels, device)) { OutputStride = 4 },
         new("hrnetv2-w48", ModelTasks.Segmentation, HRNetPaper, AnySize, 19, 3,

@@ -2,8 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Data;
 using PixelBox.Inference;
+using PixelBox.Interop;
 using PixelBox.Losses;
 using PixelBox.Models;
+using PixelBox.Models.Backbones;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -52,6 +54,11 @@ public sealed record SegmentationTaskOptions
     /// <summary>Number format of the validation each epoch (training itself is float32): fp32 validates the
     /// training model as it is; bf16 / auto validate a converted copy, which also picks the best checkpoint.</summary>
     public Precision ValidationPrecision { get; init; } = Precision.Fp32;
+
+    /// <summary>A torchvision ImageNet classifier's state dict (resnet50/101, mobilenet_v3_large, vgg16_bn; .pth/.pt
+    /// or .safetensors) loaded into the model's encoder before a new run starts (<see cref="BackboneImport"/>);
+    /// null to start from random weights. A resumed run takes its weights from the checkpoint.</summary>
+    public string? BackboneWeights { get; init; }
 }
 
 /// <summary>
@@ -86,6 +93,8 @@ public sealed class SegmentationTraining : IDisposable
 
         torch.manual_seed(training.Seed);
         Model = Info.CreateModel();
+        if (resumeFrom is null && task.BackboneWeights is { } backboneWeights)
+            BackboneReport = LoadBackbone(Model, backboneWeights);
         CheckInputSizes(task, trainSet);
         Validator = new SegmentationValidator(valSet, Info, task.BatchSize)
         {
@@ -112,6 +121,22 @@ public sealed class SegmentationTraining : IDisposable
     }
 
     public SegmentationTaskOptions Task { get; }
+
+    /// <summary>What loading <see cref="SegmentationTaskOptions.BackboneWeights"/> did (null when none were loaded).</summary>
+    public StateDictReport? BackboneReport { get; }
+
+    /// <summary>ImageNet weights into the encoder, strictly; a model without a torchvision encoder is the option's problem.</summary>
+    static StateDictReport LoadBackbone(SegmentationModel model, string path)
+    {
+        try
+        {
+            return BackboneImport.ImageNet(model, path);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InputException("--backbone-weights", e.Message.Split(" (Parameter")[0]);
+        }
+    }
 
     /// <summary>For a resumed run, the training options its checkpoint stored (they differ from the run's only
     /// in length when the run is extended); null for a new run.</summary>

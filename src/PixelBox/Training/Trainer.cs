@@ -199,8 +199,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                     using (var batch = batches.Current)
                         values = Step(batch, rate);
                     if (!double.IsFinite(values.Total))
-                        throw new InvalidOperationException(
-                            $"training diverged: loss is {values.Total} at iteration {iteration + 1}; lower the learning rate");
+                        throw new InputException(OutputDirectory, Diverged(values, iteration + 1));
                     sums.Add(values.Total, values.Parts);
                     iteration++;
                     KillSwitch.Point(KillSwitch.Step);
@@ -304,6 +303,15 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     }
 
     /// <summary>last.ckpt inside an epoch, after <paramref name="iteration"/> steps in all.</summary>
+    /// <summary>A run whose loss stops being a number is the options' or the data's doing (a learning rate too
+    /// high, a broken label), not a defect: a one-line user error naming the run, which keeps its last checkpoint.</summary>
+    string Diverged((double Total, (string Name, double Value)[] Parts) values, long iteration)
+    {
+        var parts = values.Parts.Length > 1 ? $" ({string.Join(", ", values.Parts.Select(p => $"{p.Name} {p.Value:G4}"))})" : "";
+        var kept = State.Epoch > 0 ? $"{Trainer.LastCheckpointName} keeps epoch {State.Epoch}" : "no epoch finished, so nothing was saved";
+        return $"training diverged: loss is {values.Total}{parts} at iteration {iteration}; {kept}; lower --lr (or check the data)";
+    }
+
     void WritePartialCheckpoint(long iteration, EpochSums sums, double seconds)
     {
         using var rng = torch.get_rng_state();

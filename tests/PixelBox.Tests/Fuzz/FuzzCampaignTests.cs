@@ -28,6 +28,9 @@ public class FuzzCampaignTests
     [InlineData("png-mask", 8000)]
     [InlineData("rgb-image", 5000)]
     [InlineData("checkpoint", 5000)]
+    [InlineData("voc-xml", 6000)]
+    [InlineData("yolo-txt", 6000)]
+    [InlineData("data-yaml", 3000)]
     public void A_bounded_campaign_finds_no_crash_hang_blowup_or_disagreement(string target, int inputs)
     {
         var report = FuzzEngine.Run(FuzzTargets.Get(target), new FuzzOptions

@@ -77,14 +77,18 @@ public abstract class PythonReferences : IDisposable
 {
     readonly DirectoryInfo? folder;
 
-    protected PythonReferences(params string[] cases)
+    protected PythonReferences(params string[] cases) : this([], cases) { }
+
+    /// <param name="options">Extra options of the script, e.g. "--image-input".</param>
+    /// <param name="cases">Model cases to make.</param>
+    protected PythonReferences(IReadOnlyList<string> options, params string[] cases)
     {
         if (PythonTorch.SkipReason != null)
             return;
         folder = Directory.CreateTempSubdirectory("pixelbox-zoo-");
         var script = Path.Combine(ReferenceWeights.Folder, "make_zoo_references.py");
         var (code, output, error) = PythonTorch.Run(
-            [script, "--out", folder.FullName, "--shared", SharedFiles.Root, "--cases", string.Join(",", cases)], TimeSpan.FromMinutes(15));
+            [script, "--out", folder.FullName, "--shared", SharedFiles.Root, "--cases", string.Join(",", cases), .. options], TimeSpan.FromMinutes(15));
         if (code != 0)
         {
             Dispose();

@@ -159,13 +159,15 @@ public class TrainerTests
     }
 
     [Fact]
-    public void Divergence_is_reported_not_trained_through()
+    public void Divergence_is_a_user_error_naming_the_run_not_trained_through()
     {
         var data = new TinyTask.Data(0);
+        var dir = TinyTask.TempDir();
         using var trainer = new Trainer<TrainingBatch>(TinyTask.Model(1), _ => TrainingLoss.Of(torch.tensor(float.NaN, requires_grad: true)),
-            data, TinyTask.Options(OptimizerKind.Sgd), null, TinyTask.TempDir(), TinyTask.Header);
-        var e = Assert.Throws<InvalidOperationException>(() => trainer.Run());
-        Assert.Contains("diverged", e.Message);
+            data, TinyTask.Options(OptimizerKind.Sgd), null, dir, TinyTask.Header);
+        var e = Assert.Throws<InputException>(() => trainer.Run());
+        Assert.StartsWith($"{Path.GetFullPath(dir)}: training diverged: loss is NaN at iteration 1; no epoch finished", e.Message);
+        Assert.Contains("lower --lr", e.Message);
     }
 
     [Fact]

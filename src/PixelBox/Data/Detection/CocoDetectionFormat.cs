@@ -26,13 +26,13 @@ public static class CocoDetectionFormat
 
     public static DetectionDataset Read(string root, IssueLog log, string format = "coco")
     {
-        if (!Directory.Exists(root)) throw new InputException(root, "dataset folder not found");
+        if (!Directory.Exists(root)) throw new InputException(root, Path.Exists(root) ? "is a file, not a dataset folder" : "dataset folder not found");
         var annotationsDir = Path.Combine(root, "annotations");
         var splitFiles = Directory.Exists(annotationsDir)
             ? Directory.GetFiles(annotationsDir, SplitFilePrefix + "*.json").Order(StringComparer.Ordinal).ToArray()
             : [];
         var single = Path.Combine(root, "instances.json");
-        if (splitFiles.Length == 0 && !File.Exists(single))
+        if (splitFiles.Length == 0 && !Path.Exists(single))
             throw new InputException(root, "no COCO annotations: expected annotations/instances_<split>.json files or instances.json with images/");
 
         var parts = new List<(string Name, string File, string ImagesDir, HashSet<string>? Stems)>();
@@ -51,7 +51,7 @@ public static class CocoDetectionFormat
         {
             var images = Path.Combine(root, "images");
             if (!Directory.Exists(images)) throw new InputException(images, "folder not found; instances.json's file names are relative to images/");
-            var splits = new[] { "train", "val", "test" }.Where(s => File.Exists(Path.Combine(root, s + ".txt"))).ToArray();
+            var splits = new[] { "train", "val", "test" }.Where(s => Path.Exists(Path.Combine(root, s + ".txt"))).ToArray();
             if (splits.Length == 0) parts.Add(("all", single, images, null));
             foreach (var s in splits)
                 parts.Add((s, single, images, ReadStems(Path.Combine(root, s + ".txt"))));
@@ -85,7 +85,7 @@ public static class CocoDetectionFormat
             {
                 var found = splitsOut[^1].Images.Select(i => Path.GetFileNameWithoutExtension(i.FileName)).ToHashSet(StringComparer.Ordinal);
                 foreach (var stem in stems.Where(s => !found.Contains(s)))
-                    log.Report(IssueKinds.UnknownImage, Path.Combine(root, name + ".txt"), $"'{stem}' is not an image of {file}");
+                    log.Report(IssueKinds.UnknownImage, Path.Combine(root, name + ".txt"), $"'{DatasetFiles.Escaped(stem)}' is not an image of {file}");
             }
         }
         return new DetectionDataset(root, format, names, ids, splitsOut);
@@ -94,7 +94,7 @@ public static class CocoDetectionFormat
     static HashSet<string> ReadStems(string file)
     {
         var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadLines(file))
+        foreach (var line in InputFile.ReadAllLines(file))
             if (line.Trim() is { Length: > 0 } stem) set.Add(stem);
         return set;
     }

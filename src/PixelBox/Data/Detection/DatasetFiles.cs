@@ -64,6 +64,34 @@ internal static class DatasetFiles
     public static bool TryParseFinite(string text, out double value) =>
         double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
 
+    /// <summary>Why box corners must be finite in float32 (the one limit on coordinates), for messages.</summary>
+    public const string BeyondFloat = "beyond the range of float32 pixel coordinates (+-3.4e38)";
+
+    public static bool IsFinite(DetectionObject o) =>
+        float.IsFinite(o.X0) && float.IsFinite(o.Y0) && float.IsFinite(o.X1) && float.IsFinite(o.Y1);
+
+    /// <summary>
+    /// Text from a user's file for a one-line message: quoted, control characters (line breaks) escaped, cut after
+    /// 40 characters.
+    /// </summary>
+    public static string Shown(string text)
+    {
+        var cut = text.Length <= 40 ? text : char.IsHighSurrogate(text[39]) ? text[..39] : text[..40];
+        return "'" + Escaped(cut) + (text.Length > 40 ? "'..." : "'");
+    }
+
+    /// <summary>Control characters and Unicode line separators as \uXXXX, so a message stays on one line.</summary>
+    public static string Escaped(string text)
+    {
+        if (!text.Any(NeedsEscape)) return text;
+        var sb = new System.Text.StringBuilder(text.Length + 8);
+        foreach (char c in text)
+            sb.Append(NeedsEscape(c) ? $"\\u{(int)c:x4}" : c);
+        return sb.ToString();
+    }
+
+    static bool NeedsEscape(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
+
     /// <summary>
     /// The first of <paramref name="formats"/> whose text for <paramref name="value"/> makes <paramref name="exact"/>
     /// true when read back; the last format's text otherwise. Writers use it so a float box read back by the

@@ -48,7 +48,7 @@ public static class DetectionFormats
     static DetectionDataset ReadShapes(string root, IssueLog log)
     {
         foreach (var file in new[] { "instances.json", "train.txt", "val.txt" })
-            if (!File.Exists(Path.Combine(root, file)))
+            if (!Path.Exists(Path.Combine(root, file)))
                 throw new InputException(Path.Combine(root, file), "not found; a Shapes dataset (pixelbox data shapes) has instances.json, images/, train.txt and val.txt");
         return CocoDetectionFormat.Read(root, log, "shapes");
     }

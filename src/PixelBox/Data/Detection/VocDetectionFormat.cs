@@ -28,13 +28,24 @@ public static class VocDetectionFormat
         "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
     ];
 
-    sealed record VocObject(string Name, double XMin, double YMin, double XMax, double YMax, bool Difficult, bool Truncated, int Line);
+    /// <summary>An annotation file larger than this is refused before it is read (VOC's own are a few KB; this holds ~50,000 objects).</summary>
+    public const long MaxAnnotationBytes = 16L << 20;
 
-    sealed record VocFile(string Id, string Xml, string? FileName, int Width, int Height, List<VocObject> Objects);
+    /// <summary>An object as written in the file: 1-based inclusive pixel coordinates, whose corners are finite in float32.</summary>
+    internal sealed record VocObject(string Name, double XMin, double YMin, double XMax, double YMax, bool Difficult, bool Truncated, int Line);
+
+    /// <summary>One annotation file: &lt;filename&gt; (null when absent or empty), &lt;size&gt; (0 when absent) and the objects in file order.</summary>
+    internal sealed record VocAnnotation(string? FileName, int Width, int Height, IReadOnlyList<VocObject> Objects);
+
+    sealed record VocFile(string Id, string Xml, VocAnnotation Annotation)
+    {
+        public string? FileName => Annotation.FileName;
+        public IReadOnlyList<VocObject> Objects => Annotation.Objects;
+    }
 
     public static DetectionDataset Read(string root, IssueLog log)
     {
-        if (!Directory.Exists(root)) throw new InputException(root, "dataset folder not found");
+        if (!Directory.Exists(root)) throw new InputException(root, Path.Exists(root) ? "is a file, not a dataset folder" : "dataset folder not found");
         var annotations = Path.Combine(root, "Annotations");
         var images = Path.Combine(root, "JPEGImages");
         if (!Directory.Exists(annotations)) throw new InputException(annotations, "folder not found; a VOC dataset has Annotations/, JPEGImages/ and ImageSets/Main/");
@@ -47,11 +58,11 @@ public static class VocDetectionFormat
         DatasetFiles.ParallelInOrder(ids.Length, i =>
         {
             var xml = Path.Combine(annotations, ids[i].Replace('/', Path.DirectorySeparatorChar) + ".xml");
-            files[i] = log.Guard(xml, () => ParseXml(ids[i], xml), null);
+            files[i] = log.Guard(xml, () => new VocFile(ids[i], xml, ReadAnnotation(xml)), null);
         });
 
         var classesFile = Path.Combine(root, "classes.txt");
-        var names = File.Exists(classesFile) ? ReadClassNames(classesFile)
+        var names = Path.Exists(classesFile) ? ReadClassNames(classesFile)
             : InferClasses(files.Where(f => f is not null).SelectMany(f => f!.Objects.Select(o => o.Name)));
         var labelOf = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int k = 0; k < names.Length; k++) labelOf.TryAdd(names[k], k);
@@ -71,7 +82,7 @@ public static class VocDetectionFormat
         if (Directory.Exists(main))
             foreach (var file in Directory.GetFiles(main, "*.txt").Order(StringComparer.Ordinal))
             {
-                var lines = File.ReadAllLines(file);
+                var lines = InputFile.ReadAllLines(file);
                 if (lines.Any(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length > 1)) continue; // per-class file
                 var ids = new List<string>();
                 var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -79,10 +90,10 @@ public static class VocDetectionFormat
                 {
                     var id = lines[n].Trim();
                     if (id.Length == 0) continue;
-                    if (!File.Exists(Path.Combine(annotations, id.Replace('/', Path.DirectorySeparatorChar) + ".xml")))
-                        log.Report(IssueKinds.UnknownImage, file, $"line {n + 1}: no annotation file Annotations/{id}.xml");
+                    if (!Path.Exists(Path.Combine(annotations, id.Replace('/', Path.DirectorySeparatorChar) + ".xml")))
+                        log.Report(IssueKinds.UnknownImage, file, $"line {n + 1}: no annotation file Annotations/{DatasetFiles.Escaped(id)}.xml");
                     else if (!seen.Add(id))
-                        log.Report(IssueKinds.DuplicateId, file, $"line {n + 1}: id '{id}' is listed twice");
+                        log.Report(IssueKinds.DuplicateId, file, $"line {n + 1}: id '{DatasetFiles.Escaped(id)}' is listed twice");
                     else
                         ids.Add(id);
                 }
@@ -98,21 +109,33 @@ public static class VocDetectionFormat
         return splits;
     }
 
-    static VocFile ParseXml(string id, string path)
+    /// <summary>Reads an annotation file (a regular file of at most <see cref="MaxAnnotationBytes"/>, <see cref="InputFile"/>).</summary>
+    internal static VocAnnotation ReadAnnotation(string path) =>
+        ParseAnnotation(InputFile.ReadAllBytes(path, MaxAnnotationBytes, "a VOC annotation"), path);
+
+    /// <summary>
+    /// Parses an annotation file's bytes (no DTD, no external entities); a malformed file or record is an
+    /// <see cref="InputException"/> naming <paramref name="path"/>, the object and its line.
+    /// </summary>
+    internal static VocAnnotation ParseAnnotation(byte[] xml, string path)
     {
         XDocument doc;
         try
         {
-            using var reader = XmlReader.Create(path, new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
+            using var reader = XmlReader.Create(new MemoryStream(xml, writable: false), new XmlReaderSettings
+            {
+                DtdProcessing = DtdProcessing.Prohibit,
+                XmlResolver = null,
+                IgnoreComments = true,
+                IgnoreProcessingInstructions = true,
+            });
             doc = XDocument.Load(reader, LoadOptions.SetLineInfo);
         }
         catch (XmlException e)
         {
-            throw new InputException(path, $"malformed XML at line {e.LineNumber}, column {e.LinePosition}: {e.Message.Split(" Line ")[0].TrimEnd('.')}");
-        }
-        catch (IOException e)
-        {
-            throw new InputException(path, "cannot read the file: " + e.Message, e);
+            // the message may quote the offending character (a line break, say): keep it to one line
+            var problem = string.Concat(e.Message.Split(" Line ")[0].TrimEnd('.').Select(c => char.IsControl(c) ? ' ' : c));
+            throw new InputException(path, $"malformed XML at line {e.LineNumber}, column {e.LinePosition}: {problem}");
         }
         var root = doc.Root!;
         if (root.Name.LocalName != "annotation") throw new InputException(path, $"root element is <{root.Name.LocalName}>, not <annotation>");
@@ -133,7 +156,7 @@ public static class VocDetectionFormat
                 Flag(o, "difficult", path, where), Flag(o, "truncated", path, where), line));
             index++;
         }
-        return new VocFile(id, path, root.Element("filename")?.Value.Trim() is { Length: > 0 } f ? f : null, width, height, objects);
+        return new VocAnnotation(root.Element("filename")?.Value.Trim() is { Length: > 0 } f ? f : null, width, height, objects);
     }
 
     static int SizeValue(XElement size, string field, string path)
@@ -141,14 +164,18 @@ public static class VocDetectionFormat
         var e = size.Element(field);
         if (e is null) return 0;
         if (int.TryParse(e.Value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v)) return v;
-        throw new InputException(path, $"<size><{field}> is '{e.Value.Trim()}', not a non-negative integer (line {((IXmlLineInfo)e).LineNumber})");
+        throw new InputException(path, $"<size><{field}> is {DatasetFiles.Shown(e.Value.Trim())}, not a non-negative integer (line {((IXmlLineInfo)e).LineNumber})");
     }
 
     static double Coordinate(XElement box, string field, string path, string where)
     {
         var e = box.Element(field) ?? throw new InputException(path, $"{where}: <bndbox> has no <{field}>");
-        if (DatasetFiles.TryParseFinite(e.Value, out double v)) return v;
-        throw new InputException(path, $"{where}: <{field}> is '{e.Value.Trim()}', not a number");
+        if (!DatasetFiles.TryParseFinite(e.Value, out double v))
+            throw new InputException(path, $"{where}: <{field}> is {DatasetFiles.Shown(e.Value.Trim())}, not a number");
+        // the corner it gives (xmin - 1 or xmax, in float32 pixels) must be finite
+        if (!float.IsFinite((float)(field is "xmin" or "ymin" ? v - 1 : v)))
+            throw new InputException(path, $"{where}: <{field}> is {DatasetFiles.Shown(e.Value.Trim())}, {DatasetFiles.BeyondFloat}");
+        return v;
     }
 
     static bool Flag(XElement o, string field, string path, string where)
@@ -158,7 +185,7 @@ public static class VocDetectionFormat
         {
             null or "" or "0" => false,
             "1" => true,
-            _ => throw new InputException(path, $"{where}: <{field}> is '{text}', not 0 or 1"),
+            _ => throw new InputException(path, $"{where}: <{field}> is {DatasetFiles.Shown(text)}, not 0 or 1"),
         };
     }
 
@@ -167,19 +194,31 @@ public static class VocDetectionFormat
         var path = ResolveImage(f, imagesDir);
         if (path is null)
         {
-            log.Report(IssueKinds.MissingImage, f.Xml, $"image not found: no JPEGImages/{f.FileName ?? f.Id + ".jpg"}{(f.FileName is null ? "" : $" nor JPEGImages/{f.Id}.*")}");
+            log.Report(IssueKinds.MissingImage, f.Xml, $"image not found: no JPEGImages/{DatasetFiles.Escaped(f.FileName ?? f.Id + ".jpg")}{(f.FileName is null ? "" : $" nor JPEGImages/{f.Id}.*")}");
             return null;
         }
-        int width = f.Width, height = f.Height;
+        int width = f.Annotation.Width, height = f.Annotation.Height;
         if ((width <= 0 || height <= 0) && !CocoDetectionFormat.TryReadSize(path, f.Xml, "<size>", log, out width, out height))
             return null;
-        var objects = new List<DetectionObject>(f.Objects.Count);
-        for (int k = 0; k < f.Objects.Count; k++)
+        var objects = ToObjects(f.Annotation, width, height, labelOf, f.Xml, classesFile, log);
+        return new DetectionImage(imageId, DatasetFiles.Relative(imagesDir, path), path, width, height, objects);
+    }
+
+    /// <summary>
+    /// The objects of an annotation in continuous pixel coordinates (x0 = xmin - 1, x1 = xmax; finite, as the
+    /// reader checks) with their class indices. An unknown class is an error; a box out of the
+    /// <paramref name="width"/> x <paramref name="height"/> image or without area a warning (kept).
+    /// </summary>
+    internal static List<DetectionObject> ToObjects(VocAnnotation annotation, int width, int height, IReadOnlyDictionary<string, int> labelOf,
+                                                    string xml, string classesFile, IssueLog log)
+    {
+        var objects = new List<DetectionObject>(annotation.Objects.Count);
+        for (int k = 0; k < annotation.Objects.Count; k++)
         {
-            var o = f.Objects[k];
+            var o = annotation.Objects[k];
             if (!labelOf.TryGetValue(o.Name, out int label))
             {
-                log.Report(IssueKinds.UnknownClass, f.Xml, $"object {k} (line {o.Line}): class '{o.Name}' is not in {classesFile}");
+                log.Report(IssueKinds.UnknownClass, xml, $"object {k} (line {o.Line}): class {DatasetFiles.Shown(o.Name)} is not in {classesFile}");
                 continue;
             }
             var obj = new DetectionObject(label, (float)(o.XMin - 1), (float)(o.YMin - 1), (float)o.XMax, (float)o.YMax)
@@ -187,10 +226,10 @@ public static class VocDetectionFormat
                 Difficult = o.Difficult,
                 Truncated = o.Truncated,
             };
-            DatasetFiles.CheckBox(obj, width, height, f.Xml, $"object {k} (line {o.Line})", log);
+            DatasetFiles.CheckBox(obj, width, height, xml, $"object {k} (line {o.Line})", log);
             objects.Add(obj);
         }
-        return new DetectionImage(imageId, DatasetFiles.Relative(imagesDir, path), path, width, height, objects);
+        return objects;
     }
 
     /// <summary>JPEGImages/&lt;filename&gt; when it exists, else JPEGImages/&lt;id&gt; with an image extension (labelling tools often keep the original file name in &lt;filename&gt;).</summary>
@@ -211,17 +250,17 @@ public static class VocDetectionFormat
 
     internal static string[] ReadClassNames(string file)
     {
-        var lines = File.ReadAllLines(file).Select(l => l.Trim()).ToList();
+        var lines = InputFile.ReadAllLines(file).Select(l => l.Trim()).ToList();
         while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
         int empty = lines.FindIndex(l => l.Length == 0);
         if (empty >= 0) throw new InputException(file, $"line {empty + 1} is empty (line 1 names class 0, line 2 class 1, ...)");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < lines.Count; i++)
-            if (!seen.Add(lines[i])) throw new InputException(file, $"line {i + 1}: class '{lines[i]}' is listed twice");
+            if (!seen.Add(lines[i])) throw new InputException(file, $"line {i + 1}: class {DatasetFiles.Shown(lines[i])} is listed twice");
         return lines.ToArray();
     }
 
-    static string[] InferClasses(IEnumerable<string> used)
+    internal static string[] InferClasses(IEnumerable<string> used)
     {
         var set = used.ToHashSet(StringComparer.Ordinal);
         return set.All(n => VocClasses.Contains(n)) ? VocClasses.ToArray() : set.Order(StringComparer.Ordinal).ToArray();
@@ -254,7 +293,7 @@ public static class VocDetectionFormat
                 written[image.FileName] = image.Path;
                 var xml = Path.Combine(outDir, "Annotations", id.Replace('/', Path.DirectorySeparatorChar) + ".xml");
                 Directory.CreateDirectory(Path.GetDirectoryName(xml)!);
-                File.WriteAllText(xml, Xml(data, image));
+                File.WriteAllText(xml, AnnotationXml(data.ClassNames, image));
                 DatasetFiles.PlaceImage(image.Path, Path.Combine(outDir, "JPEGImages", image.FileName.Replace('/', Path.DirectorySeparatorChar)), transfer);
             }
             File.WriteAllText(Path.Combine(main, split.Name + ".txt"), string.Concat(ids.Select(i => i + "\n")));
@@ -268,20 +307,37 @@ public static class VocDetectionFormat
         return dot > slash + 1 ? fileName[..dot] : fileName;
     }
 
-    static string Xml(DetectionDataset data, DetectionImage image)
+    /// <summary>The annotation file of <paramref name="image"/>: &lt;filename&gt;, &lt;size&gt;, and per object name, flags and 1-based box.</summary>
+    internal static string AnnotationXml(IReadOnlyList<string> classNames, DetectionImage image)
     {
+        CheckXmlText(image.FileName, "file name");
+        foreach (var o in image.Objects)
+            CheckXmlText(classNames[o.Label], "class name");
         var root = new XElement("annotation",
             new XElement("filename", image.FileName),
             new XElement("size", new XElement("width", image.Width), new XElement("height", image.Height), new XElement("depth", 3)));
         foreach (var o in image.Objects)
             root.Add(new XElement("object",
-                new XElement("name", data.ClassNames[o.Label]),
+                new XElement("name", classNames[o.Label]),
                 new XElement("truncated", o.Truncated ? 1 : 0),
                 new XElement("difficult", o.Difficult ? 1 : 0),
                 new XElement("bndbox",
                     new XElement("xmin", OneBased(o.X0)), new XElement("ymin", OneBased(o.Y0)),
                     new XElement("xmax", Plain(o.X1)), new XElement("ymax", Plain(o.Y1)))));
         return root.ToString() + "\n";
+    }
+
+    /// <summary>Refuses text that an XML file cannot hold (control characters other than tab and line breaks, lone surrogates).</summary>
+    static void CheckXmlText(string text, string what)
+    {
+        try
+        {
+            XmlConvert.VerifyXmlChars(text);
+        }
+        catch (XmlException)
+        {
+            throw new InputException($"{what} {DatasetFiles.Shown(text)} has characters that an XML file cannot hold (VOC annotations are XML)");
+        }
     }
 
     /// <summary>v + 1 as the shortest text that the reader's (float)(text - 1) maps back to v.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace PixelBox.Data;
@@ -27,6 +28,18 @@ public static class YoloDetectionFormat
 {
     public static readonly string[] SplitKeys = ["train", "val", "test"];
 
+    /// <summary>A data.yaml larger than this is refused before it is read (one naming 100,000 classes takes ~2 MB).</summary>
+    public const long MaxYamlBytes = 16L << 20;
+
+    /// <summary>Nesting deeper than this in data.yaml is refused (its documents nest 2 or 3 levels).</summary>
+    public const int MaxYamlDepth = 64;
+
+    /// <summary>Most classes data.yaml may declare (nc or names).</summary>
+    public const int MaxClasses = 100_000;
+
+    /// <summary>A label file larger than this is refused before it is read (about two million objects).</summary>
+    public const long MaxLabelBytes = 64L << 20;
+
     /// <summary>The data.yaml key a split is written under: train*, val*, test* (not trainval), or null when it has none.</summary>
     public static string? RoleOf(string split) =>
         split.StartsWith("trainval", StringComparison.Ordinal) ? null
@@ -37,7 +50,7 @@ public static class YoloDetectionFormat
         if (File.Exists(path)) return path;
         if (!Directory.Exists(path)) throw new InputException(path, "dataset folder not found");
         var data = Path.Combine(path, "data.yaml");
-        if (File.Exists(data)) return data;
+        if (Path.Exists(data)) return data;
         var yamls = Directory.GetFiles(path, "*.yaml").Concat(Directory.GetFiles(path, "*.yml")).ToArray();
         return yamls.Length == 1 ? yamls[0]
             : throw new InputException(path, yamls.Length == 0
@@ -45,7 +58,8 @@ public static class YoloDetectionFormat
                 : $"no data.yaml and several .yaml files ({string.Join(", ", yamls.Select(Path.GetFileName))}); pass the one to use");
     }
 
-    sealed record YamlSpec(string Root, string[] Names, List<(string Key, List<string> Sources)> Splits);
+    /// <summary>What data.yaml says: the dataset root, the class names and the sources of each split key (folders or list files).</summary>
+    internal sealed record YamlSpec(string Root, string[] Names, List<(string Key, List<string> Sources)> Splits);
 
     public static DetectionDataset Read(string path, IssueLog log)
     {
@@ -77,30 +91,43 @@ public static class YoloDetectionFormat
         return new DetectionDataset(spec.Root, "yolo", spec.Names, DetectionDataset.NumberedCategoryIds(spec.Names.Length), splits);
     }
 
-    static YamlSpec ReadYaml(string file)
+    /// <summary>
+    /// Reads data.yaml (a regular file of at most <see cref="MaxYamlBytes"/>, <see cref="InputFile"/>): one mapping,
+    /// nesting at most <see cref="MaxYamlDepth"/> levels, no aliases, at most <see cref="MaxClasses"/> classes.
+    /// </summary>
+    internal static YamlSpec ReadYaml(string file)
     {
-        YamlMappingNode map;
+        var text = InputFile.ReadAllText(file, MaxYamlBytes, "data.yaml");
+        var stream = new YamlStream();
+        var parser = new CheckedYamlParser(new Parser(new StringReader(text)), file);
         try
         {
-            var stream = new YamlStream();
-            using (var reader = new StringReader(File.ReadAllText(file)))
-                stream.Load(reader);
-            map = stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode m ? m
-                : throw new InputException(file, "expected one YAML mapping (names:, train:, val: ...)");
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
-            throw new InputException(file, $"malformed YAML at line {e.Start.Line}, column {e.Start.Column}: {(e.InnerException ?? e).Message}");
+            throw new InputException(file, $"malformed YAML at line {e.Start.Line}, column {e.Start.Column}: {OneLine((e.InnerException ?? e).Message)}");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet fails so on some malformed input (e.g. an unclosed [ list running into the next lines)
+            throw new InputException(file, $"malformed YAML after line {parser.Line}: {OneLine(e.Message)}");
+        }
+        var map = stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode m ? m
+            : throw new InputException(file, "expected one YAML mapping (names:, train:, val: ...)");
         var keys = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         foreach (var (k, v) in map.Children)
             if (k is YamlScalarNode { Value: { } key }) keys[key] = v;
 
-        string[]? names = keys.TryGetValue("names", out var namesNode) ? Names(file, namesNode) : null;
+        // 'names:' with nothing after it counts as absent, as an empty 'test:' does
+        string[]? names = keys.TryGetValue("names", out var namesNode) && namesNode is not YamlScalarNode { Value: null or "" or "~" or "null" }
+            ? Names(file, namesNode) : null;
         if (keys.TryGetValue("nc", out var ncNode))
         {
             if (ncNode is not YamlScalarNode { Value: { } ncText } || !int.TryParse(ncText, NumberStyles.None, CultureInfo.InvariantCulture, out int nc))
                 throw new InputException(file, $"line {ncNode.Start.Line}: 'nc' must be a non-negative integer");
+            if (nc > MaxClasses)
+                throw new InputException(file, $"line {ncNode.Start.Line}: nc is {nc}; at most {MaxClasses:N0} classes");
             if (names is null) names = Enumerable.Range(0, nc).Select(k => $"class_{k}").ToArray();
             else if (names.Length != nc) throw new InputException(file, $"line {ncNode.Start.Line}: nc is {nc} but names lists {names.Length} classes");
         }
@@ -136,6 +163,8 @@ public static class YoloDetectionFormat
     {
         switch (node)
         {
+            case YamlSequenceNode { Children.Count: > MaxClasses } or YamlMappingNode { Children.Count: > MaxClasses }:
+                throw new InputException(file, $"line {node.Start.Line}: 'names' lists more than {MaxClasses:N0} classes");
             case YamlSequenceNode seq:
                 return seq.Children.Select(c => c is YamlScalarNode { Value: { Length: > 0 } v } ? v
                     : throw new InputException(file, $"line {c.Start.Line}: a class name must be a non-empty string")).ToArray();
@@ -175,11 +204,11 @@ public static class YoloDetectionFormat
                 .Where(f => DatasetFiles.IsImage(f) && !Path.GetFileName(f).StartsWith('.'))
                 .Select(f => (DatasetFiles.Relative(full, f), f))
                 .OrderBy(f => f.Item1, StringComparer.Ordinal);
-        if (File.Exists(full))
+        if (Path.Exists(full))
         {
             var folder = Path.GetDirectoryName(full)!;
             var splitFolder = Path.Combine(root, "images", split);
-            return File.ReadAllLines(full).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
+            return InputFile.ReadAllLines(full).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
                 .Select(l => Path.GetFullPath(Path.Combine(folder, l)))
                 .Select(p => (StagedFolder.IsSameOrInside(p, splitFolder) ? DatasetFiles.Relative(splitFolder, p) : Path.GetFileName(p), p));
         }
@@ -199,7 +228,7 @@ public static class YoloDetectionFormat
     {
         var labels = LabelPath(path);
         if (!CocoDetectionFormat.TryReadSize(path, labels, "image", log, out int width, out int height)) return null;
-        if (!File.Exists(labels))
+        if (!Path.Exists(labels))
         {
             log.Report(IssueKinds.MissingLabels, labels, $"no label file for {path} (read as an image without objects)");
             return new DetectionImage(0, fileName, path, width, height, []);
@@ -208,12 +237,16 @@ public static class YoloDetectionFormat
         return objects is null ? null : new DetectionImage(0, fileName, path, width, height, objects);
     }
 
-    static List<DetectionObject> ParseLabels(string file, int numClasses, int width, int height, IssueLog log)
+    /// <summary>
+    /// Reads a label file (a regular file of at most <see cref="MaxLabelBytes"/>, <see cref="InputFile"/>) of an image of
+    /// <paramref name="width"/> x <paramref name="height"/> pixels: the objects in pixel corners, finite in float32 (checked).
+    /// A malformed line is an <see cref="InputException"/>; a class beyond <paramref name="numClasses"/> an
+    /// error (the line is skipped when errors are collected); a box out of the image or without area a warning (kept).
+    /// </summary>
+    internal static List<DetectionObject> ParseLabels(string file, int numClasses, int width, int height, IssueLog log)
     {
         var objects = new List<DetectionObject>();
-        string[] lines;
-        try { lines = File.ReadAllLines(file); }
-        catch (IOException e) { throw new InputException(file, "cannot read the file: " + e.Message, e); }
+        var lines = InputFile.ReadAllLines(file, MaxLabelBytes, "a YOLO label file");
         var values = new List<double>();
         for (int n = 0; n < lines.Length; n++)
         {
@@ -223,15 +256,18 @@ public static class YoloDetectionFormat
             if (!int.TryParse(tokens[0], NumberStyles.None, CultureInfo.InvariantCulture, out int label))
             {
                 if (!DatasetFiles.TryParseFinite(tokens[0], out double l) || l != Math.Floor(l) || l < 0 || l > int.MaxValue)
-                    throw new InputException(file, $"{where}: class '{tokens[0]}' is not a class index");
+                    throw new InputException(file, $"{where}: class {DatasetFiles.Shown(tokens[0])} is not a class index");
                 label = (int)l;
             }
             if (tokens.Length != 5 && (tokens.Length < 7 || tokens.Length % 2 == 0))
                 throw new InputException(file, $"{where}: {tokens.Length} values; a label line is 'class cx cy w h' (5 values) or a polygon 'class x1 y1 x2 y2 x3 y3 ...'");
             values.Clear();
             for (int t = 1; t < tokens.Length; t++)
-                values.Add(DatasetFiles.TryParseFinite(tokens[t], out double v) ? v
-                    : throw new InputException(file, $"{where}: '{tokens[t]}' is not a finite number"));
+            {
+                if (!DatasetFiles.TryParseFinite(tokens[t], out double v))
+                    throw new InputException(file, $"{where}: {DatasetFiles.Shown(tokens[t])} is not a finite number");
+                values.Add(v);
+            }
             if (label >= numClasses)
             {
                 log.Report(IssueKinds.UnknownClass, file, $"{where}: class {label} is not one of the {numClasses} classes of data.yaml (0..{numClasses - 1})");
@@ -254,6 +290,8 @@ public static class YoloDetectionFormat
                 }
                 o = new DetectionObject(label, (float)(x0 * width), (float)(y0 * height), (float)(x1 * width), (float)(y1 * height));
             }
+            if (!DatasetFiles.IsFinite(o))
+                throw new InputException(file, $"{where}: the box is {DatasetFiles.BeyondFloat} in the {width}x{height} image");
             DatasetFiles.CheckBox(o, width, height, file, where, log);
             objects.Add(o);
         }
@@ -285,12 +323,7 @@ public static class YoloDetectionFormat
         foreach (var split in data.Splits)
             if (RoleOf(split.Name) is { } role && !roles.TryAdd(role, split.Name))
                 throw new InputException(data.Root, $"splits '{roles[role]}' and '{split.Name}' would both be data.yaml's '{role}:'");
-        var yaml = new StringBuilder();
-        foreach (var key in SplitKeys)
-            if (roles.TryGetValue(key, out var split)) yaml.Append($"{key}: {Scalar("images/" + split)}\n");
-        yaml.Append($"nc: {data.NumClasses}\nnames:\n");
-        for (int k = 0; k < data.NumClasses; k++) yaml.Append($"  {k}: {Scalar(data.ClassNames[k])}\n");
-        File.WriteAllText(Path.Combine(outDir, "data.yaml"), yaml.ToString());
+        File.WriteAllText(Path.Combine(outDir, "data.yaml"), DataYaml(data.ClassNames, roles));
 
         foreach (var split in data.Splits)
         {
@@ -306,7 +339,19 @@ public static class YoloDetectionFormat
         }
     }
 
-    static string Labels(DetectionImage image)
+    /// <summary>data.yaml's text: one key per split role (images/&lt;split&gt;), nc, and names as a map.</summary>
+    internal static string DataYaml(IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> splitOfRole)
+    {
+        var yaml = new StringBuilder();
+        foreach (var key in SplitKeys)
+            if (splitOfRole.TryGetValue(key, out var split)) yaml.Append($"{key}: {Scalar("images/" + split)}\n");
+        yaml.Append($"nc: {classNames.Count}\nnames:{(classNames.Count == 0 ? " []" : "")}\n");
+        for (int k = 0; k < classNames.Count; k++) yaml.Append($"  {k}: {Scalar(classNames[k])}\n");
+        return yaml.ToString();
+    }
+
+    /// <summary>A label file's text: one line 'class cx cy w h' per object, exact (see <see cref="CentreAndSize"/>).</summary>
+    internal static string Labels(DetectionImage image)
     {
         var sb = new StringBuilder();
         foreach (var o in image.Objects)
@@ -338,10 +383,56 @@ public static class YoloDetectionFormat
     static readonly Regex PlainScalar = new(@"^[A-Za-z_][A-Za-z0-9_.\-/ ]*(?<! )$", RegexOptions.CultureInvariant);
     static readonly string[] Reserved = ["true", "false", "yes", "no", "on", "off", "null", "y", "n"];
 
+    static string OneLine(string message) => string.Concat(message.Select(c => char.IsControl(c) ? ' ' : c));
+
+    /// <summary>Whether a name reads back unchanged from a one-line YAML scalar: printable (YAML's set), no line breaks (U+2028/9 included), no lone surrogates.</summary>
+    static bool YamlCanHold(string value)
+    {
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) { i++; continue; }
+            if (char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029' or '\uFFFE' or '\uFFFF') return false;
+        }
+        return true;
+    }
+
     /// <summary>A YAML scalar: plain when unambiguous, else single-quoted.</summary>
     static string Scalar(string value)
     {
-        if (value.Any(char.IsControl)) throw new InputException($"class or split name {value.Replace("\n", "\\n")} has control characters, which data.yaml cannot hold");
+        if (!YamlCanHold(value)) throw new InputException($"class or split name {DatasetFiles.Shown(value)} has control characters or line breaks, which data.yaml cannot hold");
         return PlainScalar.IsMatch(value) && !Reserved.Contains(value.ToLowerInvariant()) ? value : "'" + value.Replace("'", "''") + "'";
+    }
+
+    /// <summary>
+    /// YamlDotNet's parser with data.yaml's limits: its document model is built recursively, so nesting is capped
+    /// (deep nesting would overflow the stack), and aliases are refused (a node that contains itself cannot be a
+    /// list of names or paths, and hashing one as a mapping key never ends).
+    /// </summary>
+    sealed class CheckedYamlParser(IParser inner, string file) : IParser
+    {
+        int depth;
+
+        public ParsingEvent? Current => inner.Current;
+
+        /// <summary>The line where the last event read ends (1-based).</summary>
+        public long Line { get; private set; } = 1;
+
+        public bool MoveNext()
+        {
+            if (!inner.MoveNext()) return false;
+            Line = inner.Current?.End.Line ?? Line;
+            switch (inner.Current)
+            {
+                case AnchorAlias alias:
+                    throw new InputException(file, $"line {alias.Start.Line}: aliases (*name) are not supported in data.yaml");
+                case { NestingIncrease: > 0 } start when ++depth > MaxYamlDepth:
+                    throw new InputException(file, $"line {start.Start.Line}: nested deeper than {MaxYamlDepth} levels");
+                case { NestingIncrease: < 0 }:
+                    depth--;
+                    break;
+            }
+            return true;
+        }
     }
 }

@@ -16,6 +16,17 @@ ImageNet cases (for backbone import) write torchvision classifiers' state dicts:
 mobilenet_v3_large.safetensors, vgg16_bn.safetensors (its classifier.* shrunk: they are ignored by name);
 the 'checkpoints' case saves a small state dict the ways people do (plain, nested under "state_dict", with
 DataParallel's "module." prefix, legacy pre-1.6 format, float16).
+
+--image-input (for `pixelbox import` + `predict seg --save-logits`): the input is a random RGB image saved as
+CASE.png (uint8, seed 1234) and normalised with ImageNet's statistics, as PixelBox normalises it.
+
+Detection cases (ssd300-vgg16, ssdlite320-mobilenet-v3-large; torchvision num_classes = 4 + 1 background) write
+CASE.pth, CASE.safetensors, CASE.png (a random RGB image of the native input size, so no resizing) and
+CASE_det.json (torchvision's boxes, scores, labels for it). BatchNorm is calibrated and the head's last
+convolutions re-drawn so that on this image the class logits have a standard deviation of about 1.5 and the
+box codes of about 1: with torchvision's init every class scores about 1 / classes (SSDlite) or SSD300's
+unnormalised VGG features saturate the softmax (the detections would be ties), and the box codes would throw
+most boxes out of the image (clipped to zero area).
 """
 from __future__ import annotations
 
@@ -34,6 +45,9 @@ from torchvision.models import segmentation as S
 warnings.filterwarnings("ignore")
 HERE = os.path.dirname(os.path.abspath(__file__))
 NUM_CLASSES = 5
+DETECTION_CLASSES = 4  # PixelBox's count; torchvision's num_classes adds the background
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def torchvision_case(builder, aux=False):
@@ -60,17 +74,85 @@ def model_cases(zoo):
     }
 
 
+def detection_cases():
+    from torchvision.models import detection as D
+    k = DETECTION_CLASSES + 1
+    return {
+        "ssd300-vgg16": (lambda: D.ssd300_vgg16(num_classes=k, weights=None, weights_backbone=None), 300),
+        "ssdlite320-mobilenet-v3-large": (lambda: D.ssdlite320_mobilenet_v3_large(num_classes=k, weights=None, weights_backbone=None), 320),
+    }
+
+
+def random_image(height, width):
+    """A random RGB image, uint8 [H, W, 3] (seed 1234)."""
+    return torch.randint(0, 256, (height, width, 3), generator=torch.Generator().manual_seed(1234), dtype=torch.uint8)
+
+
+def write_png(path, pixels):
+    from PIL import Image
+    Image.fromarray(pixels.numpy()).save(path)
+
+
+def redraw_heads(model, image, seed, settings):
+    """Re-draws the last convolutions of SSD heads so that their outputs have a standard deviation of about
+    target_std on `image`: weights ~ N(0, target_std / sqrt(fan_in) / input rms), biases ~ N(0, bias_std).
+    settings: [(head, target_std, bias_std)]; the input rms of every convolution comes from one forward pass."""
+    layers = [(m[-1] if isinstance(m, nn.Sequential) else m, target, bias)
+              for head, target, bias in settings for m in head.module_list]
+    rms = {}
+    hooks = [c.register_forward_hook(lambda mod, inp, out: rms.__setitem__(mod, float(inp[0].pow(2).mean().sqrt())))
+             for c, _, _ in layers]
+    with torch.no_grad():
+        model([image])
+    for h in hooks:
+        h.remove()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for c, target, bias in layers:
+            fan_in = c.weight[0].numel()
+            c.weight.copy_(torch.randn(c.weight.shape, generator=g) * (target / fan_in ** 0.5 / max(rms[c], 1e-6)))
+            c.bias.copy_(torch.randn(c.bias.shape, generator=g) * bias)
+
+
+def write_detection_case(out_dir, name, build, size, fx):
+    torch.manual_seed(0)
+    model = build().eval()
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        fx.calibrate_bn(model, seed=77, batches=2, batch_size=2, size=size)
+    pixels = random_image(size, size)
+    write_png(os.path.join(out_dir, name + ".png"), pixels)
+    image = pixels.permute(2, 0, 1).float() / 255
+    redraw_heads(model, image, seed=5, settings=[(model.head.classification_head, 1.5, 1.0), (model.head.regression_head, 1.0, 0.5)])
+    with torch.no_grad():
+        det = model([image])[0]
+    sd = model.state_dict()
+    torch.save(sd, os.path.join(out_dir, name + ".pth"))
+    fx.write_safetensors(os.path.join(out_dir, name + ".safetensors"), OrderedDict(sd), {"model": name})
+    info = {"case": name, "torch": torch.__version__, "torchvision": torchvision.__version__, "num_classes": DETECTION_CLASSES,
+            "image": [size, size], "detections": len(det["scores"]),
+            "boxes": det["boxes"].tolist(), "scores": det["scores"].tolist(), "labels": det["labels"].tolist()}
+    with open(os.path.join(out_dir, name + "_det.json"), "w") as f:
+        json.dump(info, f)
+    return {k: v for k, v in info.items() if k not in ("boxes", "scores", "labels")}
+
+
 def stats(t):
     t = t.double()
     return {"absmax": float(t.abs().max()), "std": float(t.std()), "pixel_std": float(t.std(dim=(-2, -1)).mean())}
 
 
-def write_model_case(out_dir, name, build, shape, fx):
+def write_model_case(out_dir, name, build, shape, fx, image_input=False):
     torch.manual_seed(0)
     model = build().eval()
     fx.calibrate_bn(model, seed=77, batches=2, batch_size=4, size=64)
     sd = model.state_dict()
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1234))
+    if image_input:
+        pixels = random_image(shape[2], shape[3])
+        write_png(os.path.join(out_dir, name + ".png"), pixels)
+        mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
+        x = ((pixels.permute(2, 0, 1).float() / 255 - mean) / std).unsqueeze(0)
+    else:
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(1234))
     with torch.no_grad():
         y = model(x)
     io = OrderedDict(input=x)
@@ -128,6 +210,7 @@ def main():
     ap.add_argument("--cases", required=True, help="comma-separated case names, 'imagenet' or 'checkpoints'")
     ap.add_argument("--height", type=int, default=181)
     ap.add_argument("--width", type=int, default=243)
+    ap.add_argument("--image-input", action="store_true", help="segmentation input: a random RGB image (CASE.png), ImageNet-normalised")
     args = ap.parse_args()
     os.environ["PIXELBOX_SHARED"] = os.path.abspath(args.shared)
     sys.path.insert(0, os.path.join(os.path.abspath(args.shared), "fixtures", "torchvision"))
@@ -138,15 +221,18 @@ def main():
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
     cases = model_cases(zoo)
+    detectors = detection_cases()
     for name in args.cases.split(","):
         if name == "imagenet":
             info = write_imagenet_cases(args.out, fx)
         elif name == "checkpoints":
             info = write_checkpoint_cases(args.out)
         elif name in cases:
-            info = write_model_case(args.out, name, cases[name], (1, 3, args.height, args.width), fx)
+            info = write_model_case(args.out, name, cases[name], (1, 3, args.height, args.width), fx, args.image_input)
+        elif name in detectors:
+            info = write_detection_case(args.out, name, *detectors[name], fx)
         else:
-            raise SystemExit(f"unknown case {name!r} (known: imagenet, checkpoints, {', '.join(cases)})")
+            raise SystemExit(f"unknown case {name!r} (known: imagenet, checkpoints, {', '.join(list(cases) + list(detectors))})")
         print(json.dumps(info), flush=True)
 
 
