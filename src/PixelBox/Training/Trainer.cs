@@ -302,16 +302,16 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         });
     }
 
-    /// <summary>last.ckpt inside an epoch, after <paramref name="iteration"/> steps in all.</summary>
     /// <summary>A run whose loss stops being a number is the options' or the data's doing (a learning rate too
     /// high, a broken label), not a defect: a one-line user error naming the run, which keeps its last checkpoint.</summary>
     string Diverged((double Total, (string Name, double Value)[] Parts) values, long iteration)
     {
         var parts = values.Parts.Length > 1 ? $" ({string.Join(", ", values.Parts.Select(p => $"{p.Name} {p.Value:G4}"))})" : "";
-        var kept = State.Epoch > 0 ? $"{Trainer.LastCheckpointName} keeps epoch {State.Epoch}" : "no epoch finished, so nothing was saved";
+        var kept = State.Epoch > 0 ? $"{Trainer.LastCheckpointName} keeps epoch {State.Epoch}" : "no epoch has finished yet";
         return $"training diverged: loss is {values.Total}{parts} at iteration {iteration}; {kept}; lower --lr (or check the data)";
     }
 
+    /// <summary>last.ckpt inside an epoch, after <paramref name="iteration"/> steps in all.</summary>
     void WritePartialCheckpoint(long iteration, EpochSums sums, double seconds)
     {
         using var rng = torch.get_rng_state();

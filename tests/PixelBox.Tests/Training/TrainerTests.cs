@@ -166,7 +166,7 @@ public class TrainerTests
         using var trainer = new Trainer<TrainingBatch>(TinyTask.Model(1), _ => TrainingLoss.Of(torch.tensor(float.NaN, requires_grad: true)),
             data, TinyTask.Options(OptimizerKind.Sgd), null, dir, TinyTask.Header);
         var e = Assert.Throws<InputException>(() => trainer.Run());
-        Assert.StartsWith($"{Path.GetFullPath(dir)}: training diverged: loss is NaN at iteration 1; no epoch finished", e.Message);
+        Assert.StartsWith($"{Path.GetFullPath(dir)}: training diverged: loss is NaN at iteration 1; no epoch has finished yet", e.Message);
         Assert.Contains("lower --lr", e.Message);
     }
 
