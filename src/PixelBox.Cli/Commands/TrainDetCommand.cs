@@ -26,11 +26,11 @@ public static class TrainDetCommand
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 50, HelpName = "N" };
         var iterations = new Option<long>("--iterations") { Description = "Run length in optimizer steps instead of epochs", HelpName = "N" };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 16, HelpName = "N" };
-        var optimizer = new Option<OptimizerKind>("--optimizer") { Description = "sgd (momentum) or adamw", DefaultValueFactory = _ => OptimizerKind.AdamW };
+        var optimizer = OptionRules.Choice("--optimizer", "sgd (momentum) or adamw", OptimizerKind.AdamW);
         var lr = new Option<double>("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => 2e-3, HelpName = "RATE" };
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.937, HelpName = "M" };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Weight decay (not applied to biases and norm layers)", DefaultValueFactory = _ => 5e-4, HelpName = "WD" };
-        var schedule = new Option<ScheduleKind>("--schedule") { Description = "Learning-rate decay: poly, cosine or constant", DefaultValueFactory = _ => ScheduleKind.Cosine };
+        var schedule = OptionRules.Choice("--schedule", "Learning-rate decay over the run", ScheduleKind.Cosine);
         var minLr = new Option<double?>("--min-lr") { Description = "Rate the decay ends at (default: 1% of --lr)", HelpName = "RATE" };
         var warmup = new Option<int>("--warmup") { Description = "Linear warmup steps", DefaultValueFactory = _ => 100, HelpName = "N" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on letterboxed images only (no mosaic, scale, flip or colour jitter)" };
@@ -110,11 +110,11 @@ public static class TrainDetCommand
                 double rate = parse.GetValue(lr);
                 var training = new TrainingOptions
                 {
-                    Optimizer = parse.GetValue(optimizer),
+                    Optimizer = parse.ValueOr(optimizer, OptimizerKind.AdamW),
                     LearningRate = rate,
                     Momentum = parse.GetValue(momentum),
                     WeightDecay = parse.GetValue(weightDecay),
-                    Schedule = parse.GetValue(schedule),
+                    Schedule = parse.ValueOr(schedule, ScheduleKind.Cosine),
                     MinLearningRate = parse.GetValue(minLr) ?? rate * 0.01,
                     WarmupIterations = parse.GetValue(warmup),
                     Epochs = parse.GetValue(epochs),
