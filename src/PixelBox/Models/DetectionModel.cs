@@ -111,4 +111,19 @@ public interface IDetectionDecoder
 public readonly record struct DetectedObject(float X1, float Y1, float X2, float Y2, float Score, int Label);
 
 /// <summary>The detections of one image, highest score first.</summary>
-public sealed record ImageDetections(IReadOnlyList<DetectedObject> Detections);
+public sealed record ImageDetections(IReadOnlyList<DetectedObject> Detections)
+{
+    /// <summary>The first <paramref name="maxDetections"/> of the candidates NMS kept (in its order), from
+    /// candidate boxes (x1, y1, x2, y2 each), scores and labels: every decoder's last step.</summary>
+    public static ImageDetections FromKept(ReadOnlySpan<int> keep, ReadOnlySpan<float> boxes, ReadOnlySpan<float> scores,
+                                           ReadOnlySpan<long> labels, int maxDetections)
+    {
+        var detections = new DetectedObject[Math.Min(keep.Length, maxDetections)];
+        for (int i = 0; i < detections.Length; i++)
+        {
+            int j = keep[i];
+            detections[i] = new DetectedObject(boxes[4 * j], boxes[4 * j + 1], boxes[4 * j + 2], boxes[4 * j + 3], scores[j], (int)labels[j]);
+        }
+        return new ImageDetections(detections);
+    }
+}

@@ -125,14 +125,7 @@ public sealed class SsdDecoder(int numClasses, DefaultBoxGenerator defaultBoxes,
         var keep = settings.ClassAgnosticNms
             ? Nms.Keep(boxes, scoreArray, settings.NmsIou)
             : Nms.KeepBatched(boxes, scoreArray, labels, settings.NmsIou);
-        int count = Math.Min(keep.Length, settings.MaxDetections);
-        var detections = new DetectedObject[count];
-        for (int i = 0; i < count; i++)
-        {
-            int j = keep[i];
-            detections[i] = new DetectedObject(boxes[4 * j], boxes[4 * j + 1], boxes[4 * j + 2], boxes[4 * j + 3], scoreArray[j], (int)labels[j]);
-        }
-        return new ImageDetections(detections);
+        return ImageDetections.FromKept(keep, boxes, scoreArray, labels, settings.MaxDetections);
     }
 
     /// <summary>Softmax over background + classes of every default box of a map, as torch's CPU kernel: max,

@@ -118,14 +118,7 @@ public sealed class YoloDecoder(int numClasses, int bins) : IDetectionDecoder
         var keep = settings.ClassAgnosticNms
             ? Nms.Keep(boxes, scores, settings.NmsIou)
             : Nms.KeepPerClass(boxes, scores, labels, settings.NmsIou);
-        int count = Math.Min(keep.Length, settings.MaxDetections);
-        var detections = new DetectedObject[count];
-        for (int i = 0; i < count; i++)
-        {
-            int j = keep[i];
-            detections[i] = new DetectedObject(boxes[4 * j], boxes[4 * j + 1], boxes[4 * j + 2], boxes[4 * j + 3], scores[j], (int)labels[j]);
-        }
-        return new ImageDetections(detections);
+        return ImageDetections.FromKept(keep, boxes, scores, labels, settings.MaxDetections);
     }
 
     /// <summary>Appends the cells whose sigmoid score is above <paramref name="threshold"/>, skipping blocks of

@@ -82,13 +82,6 @@ public sealed class YoloV1Decoder(int numClasses, int grid, int boxesPerCell) : 
         var keep = settings.ClassAgnosticNms
             ? Nms.Keep(boxArray, scoreArray, settings.NmsIou)
             : Nms.KeepPerClass(boxArray, scoreArray, labelArray, settings.NmsIou);
-        int count = Math.Min(keep.Length, settings.MaxDetections);
-        var detections = new DetectedObject[count];
-        for (int i = 0; i < count; i++)
-        {
-            int j = keep[i];
-            detections[i] = new DetectedObject(boxArray[4 * j], boxArray[4 * j + 1], boxArray[4 * j + 2], boxArray[4 * j + 3], scoreArray[j], (int)labelArray[j]);
-        }
-        return new ImageDetections(detections);
+        return ImageDetections.FromKept(keep, boxArray, scoreArray, labelArray, settings.MaxDetections);
     }
 }
