@@ -79,10 +79,7 @@ public static class DemoCommand
 
     static int RunDetection(string? model, bool quick, string outDir, CancellationToken cancellation)
     {
-        var settings = (quick ? DetectionDemoSettings.Quick : DetectionDemoSettings.Full) with { Model = model ?? "yolo" };
-        var entry = ModelRegistry.Get(settings.Model);
-        if (entry.Task != ModelTasks.Detection)
-            throw new InputException("--model", $"'{settings.Model}' is a {entry.Task} model; detectors: {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))}");
+        var settings = (quick ? DetectionDemoSettings.Quick : DetectionDemoSettings.Full).ForModel(model ?? "yolo");
         var demo = new DetectionDemo(settings, outDir);
         AnsiConsole.MarkupLine($"[bold]PixelBox detection demo[/]{(quick ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                $"{settings.ImageSize}x{settings.ImageSize}, {Markup.Escape(settings.Model)} at {settings.InputSize}x{settings.InputSize}, " +

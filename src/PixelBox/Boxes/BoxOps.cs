@@ -1,3 +1,4 @@
+using PixelBox.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -105,7 +106,7 @@ public static class BoxOps
     public static Tensor BatchedNms(Tensor boxes, Tensor scores, Tensor classes, double iouThreshold)
     {
         CheckNmsInputs(boxes, scores);
-        var ids = classes.to_type(ScalarType.Int64).contiguous().cpu().data<long>().ToArray();
+        var ids = TensorValues.ToArray<long>(classes.to_type(ScalarType.Int64));
         int[] keep = boxes.dtype == ScalarType.Float64
             ? Boxes.Nms.KeepBatched(Doubles(boxes), Doubles(scores), ids, iouThreshold)
             : Boxes.Nms.KeepBatched(Floats(boxes), Floats(scores), ids, iouThreshold);
@@ -122,9 +123,9 @@ public static class BoxOps
             throw new ArgumentException($"boxes ({boxes.dtype}) and scores ({scores.dtype}) must have the same type, as torchvision requires");
     }
 
-    static float[] Floats(Tensor t) => t.detach().to_type(ScalarType.Float32).contiguous().cpu().data<float>().ToArray();
+    static float[] Floats(Tensor t) => TensorValues.ToArray<float>(t.detach().to_type(ScalarType.Float32));
 
-    static double[] Doubles(Tensor t) => t.detach().contiguous().cpu().data<double>().ToArray();
+    static double[] Doubles(Tensor t) => TensorValues.ToArray<double>(t.detach());
 
     static Tensor Indices(int[] keep)
     {

@@ -4,6 +4,7 @@ using PixelBox.Masks;
 using PixelBox.Models;
 using PixelBox.Training;
 using PixelBox.Visualization;
+using PixelBox.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -184,7 +185,7 @@ public sealed class SegmentationPredictor : ISegmentationPredictor
         using var batch = SegmentationBatchLoader.Collate([sample], Info.Normalization);
         using var labels = PredictLabels(batch.Images);
         using var bytes = labels.to(ScalarType.Byte);
-        return new IndexMask(image.Width, image.Height, bytes.data<byte>().ToArray());
+        return new IndexMask(image.Width, image.Height, TensorValues.ToArray<byte>(bytes));
     }
 
     /// <inheritdoc cref="ISegmentationPredictor.PredictLogits(RgbImage)"/>
@@ -195,7 +196,7 @@ public sealed class SegmentationPredictor : ISegmentationPredictor
         var sample = new SegmentationSample("image", image.Width, image.Height, image.Pixels, new byte[image.Width * image.Height]);
         using var batch = SegmentationBatchLoader.Collate([sample], Info.Normalization);
         using var logits = PredictLogits(batch.Images);
-        return logits.data<float>().ToArray();
+        return TensorValues.ToArray<float>(logits);
     }
 
     /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>

@@ -1,3 +1,4 @@
+using PixelBox.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -96,7 +97,7 @@ public sealed record RawOutput(float[] Values, long[] Shape)
     public static RawOutput From(Tensor tensor)
     {
         using var values = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        return new RawOutput(values.data<float>().ToArray(), values.shape);
+        return new RawOutput(TensorValues.ToArray<float>(values), values.shape);
     }
 }
 

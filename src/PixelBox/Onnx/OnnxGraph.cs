@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using PixelBox.Onnx.Proto;
+using PixelBox.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchTensor = TorchSharp.torch.Tensor;
@@ -84,7 +85,7 @@ public sealed partial class OnnxGraph
     public OnnxValue Initializer(string name, TorchTensor tensor)
     {
         using var values = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        return Initializer(name, values.data<float>().ToArray(), values.shape);
+        return Initializer(name, TensorValues.ToArray<float>(values), values.shape);
     }
 
     /// <summary>A float32 initializer with the given values (row-major) and dimensions.</summary>

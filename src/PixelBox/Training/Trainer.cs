@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Visualization;
+using PixelBox.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -315,7 +316,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     void WritePartialCheckpoint(long iteration, EpochSums sums, double seconds)
     {
         using var rng = torch.get_rng_state();
-        var state = Convert.ToBase64String(rng.data<byte>().ToArray());
+        var state = Convert.ToBase64String(TensorValues.ToArray<byte>(rng));
         double before = State.Partial?.Seconds ?? 0;
         State = State with
         {

@@ -1,3 +1,4 @@
+using PixelBox.Interop;
 using static TorchSharp.torch;
 
 namespace PixelBox.Training;
@@ -41,7 +42,7 @@ public sealed class TrainingLoss : IDisposable
     {
         using var scope = NewDisposeScope();
         var all = stack([Total.detach().reshape(1), .. Parts.Select(p => p.Value.detach().reshape(1))]).to(ScalarType.Float64).cpu();
-        var values = all.data<double>().ToArray();
+        var values = TensorValues.ToArray<double>(all);
         return (values[0], values[1..]);
     }
 

@@ -54,4 +54,20 @@ public class DetectionDemoCommandTests
         Assert.Equal(2, CliRunner.Run("demo", "--task", "cls", "--out", output).Code);
         Assert.False(Directory.Exists(output));
     }
+
+    /// <summary>`demo --task det --model NAME` trains any detector: at the demo's input side where the model takes it,
+    /// else at the model's own fixed side.</summary>
+    [Theory]
+    [InlineData("yolo", 128)]
+    [InlineData("overfeat", 128)]
+    [InlineData("ssdlite320-mobilenet-v3-large", 128)]
+    [InlineData("yolov1", 112)]
+    [InlineData("ssd300-vgg16", 300)]
+    public void EveryDetectorGetsAnInputSizeItTakes(string model, int inputSize)
+    {
+        var settings = PixelBox.Training.DetectionDemoSettings.Full.ForModel(model);
+        Assert.Equal(model, settings.Model);
+        Assert.Equal(inputSize, settings.InputSize);
+        Assert.Equal(PixelBox.Training.DetectionDemoSettings.Full.Epochs, settings.Epochs);
+    }
 }

@@ -1,4 +1,5 @@
 using PixelBox.Boxes;
+using PixelBox.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -90,8 +91,8 @@ public sealed class YoloV1Loss(int numClasses, int grid, int boxesPerCell, doubl
         {
             using var boxTensor = targets[n].Boxes.to_type(ScalarType.Float32).cpu().contiguous();
             using var labelTensor = targets[n].Labels.to_type(ScalarType.Int64).cpu().contiguous();
-            var boxes = boxTensor.data<float>().ToArray();
-            var labels = labelTensor.data<long>().ToArray();
+            var boxes = TensorValues.ToArray<float>(boxTensor);
+            var labels = TensorValues.ToArray<long>(labelTensor);
             Array.Clear(areas);
             for (int k = 0; k < labels.Length; k++)
             {
