@@ -86,7 +86,8 @@ public static class DetectorBench
     {
         if (checkpoint is not null)
         {
-            var loaded = DetectionPredictor.Load(checkpoint);
+            // float32 NCHW, the precision of the PyTorch reference this is compared with
+            var loaded = DetectionPredictor.Load(checkpoint, InferenceOptions.Exact);
             loaded.Settings = loaded.Settings with { InputSize = size };
             return loaded;
         }
