@@ -59,13 +59,16 @@ static class JsonNumber
             value = 0;
             return -1;
         }
-        if (w == 0)
-            significant = 0; // "0" (anything after a leading zero is not part of the number)
+        // "0" (anything after a leading zero is not part of the number); not w == 0, which 3 * 10^65 also gives
+        // once w has wrapped around 2^64
+        bool integerIsZero = significant == 1 && s[integerStart] == (byte)'0';
+        if (integerIsZero)
+            significant = 0;
         int exponent10 = 0;
         if ((uint)i < (uint)s.Length && s[i] == (byte)'.')
         {
             int fractionStart = ++i;
-            if (w == 0)
+            if (integerIsZero)
                 while ((uint)i < (uint)s.Length && s[i] == (byte)'0')
                     i++;
             int digitsStart = i;
