@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PixelBox.Inference;
 using PixelBox.Models;
 using PixelBox.Training;
 using PixelBox.Cli.Shared;
@@ -16,7 +17,7 @@ public static class DemoCommand
         var model = new Option<string?>("--model") { Description = $"--task det: the detector to train (default yolo; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})", HelpName = "NAME" };
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
         var output = new Option<string?>("--out") { Description = "Output folder (default runs/demo, or runs/demo-det with --task det)", HelpName = "DIR" };
-        var precision = TorchSetup.PrecisionOption("validation and the final evaluation of the segmentation demo (training is fp32)");
+        var precision = TorchSetup.PrecisionOption("validation and the final evaluation (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
         var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same (--task det: a detector), evaluate on the validation split, write metrics, pictures and plots.")
         {
@@ -27,9 +28,8 @@ public static class DemoCommand
             TorchSetup.Configure(parse, threads);
             if (parse.GetValue(task) == "det")
             {
-                if (TorchSetup.IsGiven(parse, precision))
-                    throw new InputException("--precision", "is for the segmentation demo (the detection demo runs in float32)");
-                return Task.FromResult(RunDetection(parse.GetValue(model), parse.GetValue(quick), parse.GetValue(output) ?? Path.Combine("runs", "demo-det"), cancellation));
+                return Task.FromResult(RunDetection(parse.GetValue(model), parse.GetValue(quick), parse.GetValue(precision),
+                    parse.GetValue(output) ?? Path.Combine("runs", "demo-det"), cancellation));
             }
             if (parse.GetValue(model) is not null)
                 throw new InputException("--model", "is for --task det (the segmentation demo trains unet-same)");
@@ -77,9 +77,9 @@ public static class DemoCommand
         return command;
     }
 
-    static int RunDetection(string? model, bool quick, string outDir, CancellationToken cancellation)
+    static int RunDetection(string? model, bool quick, Precision precision, string outDir, CancellationToken cancellation)
     {
-        var settings = (quick ? DetectionDemoSettings.Quick : DetectionDemoSettings.Full).ForModel(model ?? "yolo");
+        var settings = (quick ? DetectionDemoSettings.Quick : DetectionDemoSettings.Full).ForModel(model ?? "yolo") with { Precision = precision };
         var demo = new DetectionDemo(settings, outDir);
         AnsiConsole.MarkupLine($"[bold]PixelBox detection demo[/]{(quick ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                $"{settings.ImageSize}x{settings.ImageSize}, {Markup.Escape(settings.Model)} at {settings.InputSize}x{settings.InputSize}, " +

@@ -42,6 +42,7 @@ public static class TrainDetCommand
         var hsv = new Option<string>("--hsv") { Description = "Colour jitter gains: hue, saturation, value", DefaultValueFactory = _ => "0.015,0.7,0.4", HelpName = "H,S,V" };
         var workers = new Option<int>("--workers") { Description = "Data loading threads", DefaultValueFactory = _ => 2, HelpName = "N" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data order and augmentation", HelpName = "K" };
+        var precision = TorchSetup.PrecisionOption("the validation each epoch (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
         imageSize.InRange(32, 8192);
         epochs.InRange(1, 100_000);
@@ -60,7 +61,7 @@ public static class TrainDetCommand
         var command = new Command("det", "Train a detector; writes RUN/best.ckpt (best COCO AP), RUN/last.ckpt, RUN/metrics.jsonl (loss parts, AP, AP50, AP75, AP per class) and RUN/curves.png.")
         {
             data, format, model, output, resume, trainSplit, valSplit, imageSize, epochs, iterations, batchSize, optimizer, lr, momentum,
-            weightDecay, schedule, minLr, warmup, noAugment, mosaic, closeMosaic, minScale, maxScale, noFlip, hsv, workers, seed, threads,
+            weightDecay, schedule, minLr, warmup, noAugment, mosaic, closeMosaic, minScale, maxScale, noFlip, hsv, workers, seed, precision, threads,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -69,7 +70,7 @@ public static class TrainDetCommand
             DetectionTraining run;
             if (parse.GetValue(resume))
             {
-                run = DetectionTraining.Resume(outDir, parse.GetValue(data));
+                run = DetectionTraining.Resume(outDir, parse.GetValue(data), TorchSetup.IsGiven(parse, precision) ? parse.GetValue(precision) : null);
                 AnsiConsole.MarkupLine($"Resuming [bold]{Markup.Escape(Path.GetFullPath(outDir))}[/] after epoch {run.Trainer.State.Epoch} (stored options are used)");
             }
             else
@@ -94,6 +95,7 @@ public static class TrainDetCommand
                     ImageSize = parse.GetValue(imageSize),
                     BatchSize = parse.GetValue(batchSize),
                     Workers = parse.GetValue(workers),
+                    ValidationPrecision = parse.GetValue(precision),
                     Augmentation = new DetectionAugmentationOptions
                     {
                         Enabled = !parse.GetValue(noAugment),

@@ -42,6 +42,9 @@ public sealed record DetectionDemoSettings
 
     public int Seed { get; init; } = 2015;
 
+    /// <summary>How validation and the final evaluation run the model (training is float32).</summary>
+    public Precision Precision { get; init; } = Precision.Auto;
+
     public double ValFraction { get; init; } = 0.2;
 
     /// <summary>Validation images drawn (ground truth beside the detections).</summary>
@@ -157,6 +160,7 @@ public sealed class DetectionDemo(DetectionDemoSettings settings, string outDir)
             ModelName = s.Model,
             ImageSize = s.InputSize,
             BatchSize = s.BatchSize,
+            ValidationPrecision = s.Precision,
             Augmentation = new DetectionAugmentationOptions
             {
                 Mosaic = s.Mosaic, CloseMosaicEpochs = s.CloseMosaicEpochs, MinScale = s.MinScale, MaxScale = s.MaxScale,
@@ -201,6 +205,7 @@ public sealed class DetectionDemo(DetectionDemoSettings settings, string outDir)
         var metrics = new JsonObject
         {
             ["model"] = s.Model,
+            ["precision"] = InferencePrecision.Name(InferencePrecision.Resolve(s.Precision)),
             ["val"] = ScoresJson(val),
             ["epochs"] = state.Epoch,
             ["train_seconds"] = Math.Round(trainSeconds, 1),

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PixelBox.Data;
+using PixelBox.Inference;
 using PixelBox.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -59,6 +60,9 @@ public sealed record DetectionTaskOptions
 
     /// <summary>Threads that decode and augment images while the model trains (and letterbox validation images).</summary>
     public int Workers { get; init; } = 2;
+
+    /// <summary>How the validation each epoch runs the model (training is float32); float32 for runs stored without it.</summary>
+    public Precision ValidationPrecision { get; init; } = Precision.Fp32;
 }
 
 /// <summary>
@@ -107,7 +111,10 @@ public sealed class DetectionTraining : IDisposable
         {
             throw new InputException("--image-size", $"{task.ModelName}: {e.Message}");
         }
-        Validator = new DetectionValidator(valSet, Info, task.BatchSize, task.Workers);
+        Validator = new DetectionValidator(valSet, Info, task.BatchSize, task.Workers)
+        {
+            Inference = task.ValidationPrecision == Precision.Fp32 ? InferenceOptions.Exact : new InferenceOptions(task.ValidationPrecision),
+        };
         var data = new AugmentedData(trainSet, task, Info, training);
         if (data.BatchesPerEpoch == 0)
             throw new InputException(task.DataRoot, "training split is empty");
@@ -146,7 +153,8 @@ public sealed class DetectionTraining : IDisposable
     /// as the uninterrupted run would have. <paramref name="dataRoot"/> replaces the stored dataset path
     /// (for a dataset that moved; it must hold the same data).
     /// </summary>
-    public static DetectionTraining Resume(string outDir, string? dataRoot = null)
+    /// <param name="validationPrecision">Replaces the stored validation precision (validation does not change training).</param>
+    public static DetectionTraining Resume(string outDir, string? dataRoot = null, Precision? validationPrecision = null)
     {
         var checkpoint = Checkpoint.Open(Path.Combine(outDir, Training.Trainer.LastCheckpointName));
         DetectionTaskOptions task;
@@ -163,6 +171,8 @@ public sealed class DetectionTraining : IDisposable
         }
         if (dataRoot is not null)
             task = task with { DataRoot = dataRoot };
+        if (validationPrecision is { } precision)
+            task = task with { ValidationPrecision = precision };
         return Create(task, Training.Trainer.ReadOptions(checkpoint), outDir, checkpoint);
     }
 

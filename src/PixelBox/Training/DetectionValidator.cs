@@ -3,6 +3,7 @@ using PixelBox.Data;
 using PixelBox.Imaging;
 using PixelBox.Inference;
 using PixelBox.Models;
+using TorchSharp;
 
 namespace PixelBox.Training;
 
@@ -38,10 +39,41 @@ public sealed class DetectionValidator
 
     public CocoGroundTruth GroundTruth { get; }
 
-    /// <summary>Detections of every validation image (in its pixels) by <paramref name="model"/> in eval mode.</summary>
+    /// <summary>How the model is run: float32 as it is (the default), or a bf16 / channels-last copy of it.</summary>
+    public InferenceOptions Inference { get; init; } = InferenceOptions.Exact;
+
+    /// <summary>Detections of every validation image (in its pixels) by <paramref name="model"/> in eval mode,
+    /// run as <see cref="Inference"/> says (a converted copy when that is not float32 NCHW; the model is left as it is).</summary>
     public IReadOnlyList<ImageDetections> Predict(DetectionModel model)
     {
-        var predictor = new DetectionPredictor(model, info);
+        var precision = InferencePrecision.Resolve(Inference.Precision);
+        bool channelsLast = Inference.UsesChannelsLast(info.Name);
+        if (precision == Precision.Fp32 && !channelsLast)
+            return Predict(new DetectionPredictor(model, info));
+        using var copy = Copy(model);
+        var predictor = new DetectionPredictor(copy, info);
+        predictor.Convert(precision, channelsLast);
+        return Predict(predictor);
+    }
+
+    /// <summary>A copy of the model's weights in a new model of the same description; torch's global generator is
+    /// restored, so validating does not change the training run.</summary>
+    DetectionModel Copy(DetectionModel model)
+    {
+        DetectionModel copy;
+        using (var generator = torch.get_rng_state())
+        {
+            copy = info.CreateModel();
+            torch.set_rng_state(generator);
+        }
+        using (torch.no_grad())
+            copy.load_state_dict(model.state_dict());
+        copy.eval();
+        return copy;
+    }
+
+    IReadOnlyList<ImageDetections> Predict(DetectionPredictor predictor)
+    {
         var result = new List<ImageDetections>(images.Count);
         var options = new ParallelOptions { MaxDegreeOfParallelism = workers };
         for (int start = 0; start < images.Count; start += batchSize)

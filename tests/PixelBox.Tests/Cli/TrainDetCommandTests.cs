@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PixelBox.Cli;
 using PixelBox.Data;
+using PixelBox.Inference;
 using PixelBox.Tests.Training;
 using PixelBox.Training;
 
@@ -18,7 +19,7 @@ public class TrainDetCommandTests
         ShapesDataset.Generate(data, 8, 32, seed: 4, valFraction: 0.25);
         var run = Path.Combine(dir, "run");
         string[] train = ["train", "det", "--data", data, "--format", "shapes", "--out", run, "--image-size", "32", "--epochs", "1",
-                          "--batch-size", "3", "--close-mosaic", "0", "--threads", "1"];
+                          "--batch-size", "3", "--close-mosaic", "0", "--precision", "bf16", "--threads", "1"];
         var (code, stdout, err) = CliRunner.Run(train);
         Assert.True(code == 0, err);
         Assert.Contains("box", stdout);
@@ -27,9 +28,12 @@ public class TrainDetCommandTests
         using (var line = JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, Trainer.MetricsLogName)).Single()))
             Assert.True(line.RootElement.GetProperty("metrics").TryGetProperty("ap50", out _));
 
+        var task = Checkpoint.Open(Path.Combine(run, Trainer.LastCheckpointName)).Header["task"].Deserialize<DetectionTaskOptions>(TrainingOptions.Json)!;
+        Assert.Equal(Precision.Bf16, task.ValidationPrecision); // stored for --resume, which may change it
+
         var before = File.ReadAllBytes(Path.Combine(run, Trainer.LastCheckpointName));
         Assert.Equal(2, CliRunner.Run(train).Code);   // a fresh run would clobber the existing one
-        Assert.Equal(0, CliRunner.Run("train", "det", "--out", run, "--resume", "--threads", "1").Code);
+        Assert.Equal(0, CliRunner.Run("train", "det", "--out", run, "--resume", "--precision", "fp32", "--threads", "1").Code);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, Trainer.LastCheckpointName)));
     }
 

@@ -177,3 +177,37 @@ public class Bf16DemoModelTests(ITestOutputHelper output)
         Assert.True((double)same / pixels >= 0.99, $"only {(double)same / pixels:P2} of pixels agree");
     }
 }
+
+/// <summary>bf16 on a trained detector: the guard the precision feature promises for detection (AP within 1% absolute).</summary>
+[Collection(TorchRandomCollection.Name)]
+public class Bf16DemoDetectorTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Bf16_detections_of_the_trained_detector_score_within_one_point_of_fp32()
+    {
+        var checkpoint = Checkpoint.Open(TrainedShapesDetector.Checkpoint);
+        var info = DetectionModelInfo.FromCheckpoint(checkpoint);
+        var images = new DetectionImageSet(DetectionFormats.Open(TrainedShapesDetector.Data, "shapes"), TrainedShapesDetector.Split);
+        using var model = info.CreateModel();
+        checkpoint.LoadModel(model);
+        model.eval();
+        (IReadOnlyDictionary<string, double> Metrics, float[] Scores) Score(InferenceOptions options)
+        {
+            var validator = new DetectionValidator(images, info) { Inference = options };
+            var detections = validator.Predict(model);
+            var scores = detections.SelectMany(d => d.Detections.Select(o => o.Score)).ToArray();
+            return (DetectionValidator.Summarize(validator.GroundTruth, validator.Results(detections)), scores);
+        }
+
+        var (fp32, fp32Scores) = Score(InferenceOptions.Exact);
+        var (bf16, bf16Scores) = Score(new InferenceOptions(Precision.Bf16, ChannelsLast: true));
+        var (fp32Again, fp32AgainScores) = Score(InferenceOptions.Exact);
+        output.WriteLine($"trained yolo ({images.Count} images): AP fp32 {fp32["ap"]:F4}, bf16 channels-last {bf16["ap"]:F4} " +
+                         $"(diff {bf16["ap"] - fp32["ap"]:+0.0000;-0.0000}); AP50 {fp32["ap50"]:F4} / {bf16["ap50"]:F4}");
+        Assert.True(fp32["ap"] > 0.3, $"the detector did not learn (AP {fp32["ap"]:F3}); the comparison would prove little");
+        Assert.True(Math.Abs(bf16["ap"] - fp32["ap"]) <= 0.01, $"bf16 AP {bf16["ap"]:F4} vs fp32 {fp32["ap"]:F4}");
+        Assert.True(Math.Abs(bf16["ap50"] - fp32["ap50"]) <= 0.01, $"bf16 AP50 {bf16["ap50"]:F4} vs fp32 {fp32["ap50"]:F4}");
+        Assert.NotEqual(fp32Scores, bf16Scores); // the bf16 run did run in bf16
+        Assert.Equal(fp32Scores, fp32AgainScores); // validating a converted copy leaves the model itself as it was
+    }
+}
