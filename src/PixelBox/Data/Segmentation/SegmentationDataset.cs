@@ -54,6 +54,7 @@ public sealed class SegmentationDataset : IReadOnlyList<SegmentationSample>
 {
     readonly SegmentationSource source;
     readonly IReadOnlyList<SegmentationEntry> entries;
+    readonly string[] ids;
     readonly (int Width, int Height)[] sizes;
     readonly SegmentationSample?[] cache;
     readonly long cacheBudget;
@@ -63,6 +64,7 @@ public sealed class SegmentationDataset : IReadOnlyList<SegmentationSample>
     {
         this.source = source;
         entries = source.Entries;
+        ids = entries.Select(e => e.Id).ToArray();
         this.sizes = sizes;
         cache = new SegmentationSample?[entries.Count];
         cacheBudget = cacheBytes;
@@ -96,7 +98,7 @@ public sealed class SegmentationDataset : IReadOnlyList<SegmentationSample>
     public string Root => source.Root;
 
     /// <summary>Sample ids in dataset order (the split's order).</summary>
-    public IReadOnlyList<string> Ids => entries.Select(e => e.Id).ToArray();
+    public IReadOnlyList<string> Ids => ids;
 
     /// <summary>Class names, label k = name k (for a mask folder without classes.txt found by decoding its masks once, on first use).</summary>
     public IReadOnlyList<string> ClassNames => source.ClassNames.Value;
