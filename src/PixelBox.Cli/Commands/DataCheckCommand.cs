@@ -23,6 +23,7 @@ public static class DataCheckCommand
         var headersOnly = new Option<bool>("--headers-only") { Description = "Read image headers (sizes) only instead of decoding every image: faster, but truncated or corrupt pixel data goes unnoticed" };
         var command = new Command("check",
             "Check a dataset: images and objects per split, class histogram, boxes out of bounds, degenerate boxes, empty images, missing or broken image files, duplicate ids. "
+            + "Segmentation layouts (voc with SegmentationClass/, cityscapes, masks): images and sizes per split, pixels per class, missing or broken masks, mask/image size mismatches, labels out of range. "
             + "Errors (malformed files, missing/broken images, size mismatches, duplicate ids, unknown classes) make the data unusable: exit 2. "
             + "Warnings (boxes out of bounds or degenerate, which training clips or drops; empty images; images without label files; unused classes) keep exit 0.")
         {
@@ -35,20 +36,20 @@ public static class DataCheckCommand
     static int Run(string dir, string formatName, string? jsonPath, bool decode)
     {
         var format = DataCheckFormats.Get(formatName);
-        DataCheckReport? report = null;
+        IReadOnlyList<DataCheckReport> reports = [];
         LiveProgress.Run(ctx =>
         {
             var task = ctx?.AddTask(decode ? "Decoding images" : "Reading image headers");
             var progress = task is null ? null : new Progress((done, total) => { task.MaxValue = total; task.Value = done; });
-            report = format.Check(dir, new DataCheckOptions(decode, progress));
+            reports = format.Check(dir, new DataCheckOptions(decode, progress));
         });
-        Console.Out.Write(report!.FormatText());
+        Console.Out.Write(string.Join("\n", reports.Select(r => r.FormatText())));
         if (jsonPath is not null)
         {
-            AtomicFile.Write(jsonPath, report.WriteJson);
+            AtomicFile.Write(jsonPath, stream => DataCheckReport.WriteJson(stream, reports));
             Console.Out.WriteLine($"wrote {jsonPath}");
         }
-        return report.Usable ? 0 : 2;
+        return reports.All(r => r.Usable) ? 0 : 2;
     }
 
     /// <summary>Sets the bar directly (Progress&lt;T&gt; posts asynchronously and may lag behind completion).</summary>

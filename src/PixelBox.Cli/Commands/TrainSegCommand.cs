@@ -9,7 +9,7 @@ using TorchSharp;
 
 namespace PixelBox.Cli.Commands;
 
-/// <summary>`pixelbox train seg`: trains a segmentation model on a mask-folder dataset.</summary>
+/// <summary>`pixelbox train seg`: trains a segmentation model on a dataset in one of the segmentation formats.</summary>
 public static class TrainSegCommand
 {
     // Bounds against typos and values no run can use; each says why.
@@ -32,7 +32,13 @@ public static class TrainSegCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Mask-folder dataset (images/, masks/, train.txt, val.txt, classes.txt); required unless --resume", HelpName = "DIR" };
+        var data = new Option<string>("--data") { Description = "Dataset folder in the --format layout (train and val splits); required unless --resume", HelpName = "DIR" };
+        var format = new Option<string>("--format")
+        {
+            Description = "Dataset layout, which also gives the classes: " + string.Join("; ", SegmentationFormats.All.Select(f => $"{f.Name} = {f.Layout}")),
+            DefaultValueFactory = _ => SegmentationFormats.Masks.Name,
+            HelpName = string.Join('|', SegmentationFormats.Names),
+        }.OneOf([.. SegmentationFormats.Names]);
         var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}; required unless --resume", HelpName = "NAME" }
             .OneOf([.. ModelRegistry.NamesOf(ModelTasks.Segmentation)]);
         var output = new Option<string>("--out") { Description = "Run folder for checkpoints, metrics.jsonl and curves.png", Required = true, HelpName = "RUN" };
@@ -55,7 +61,7 @@ public static class TrainSegCommand
         };
         var resume = new Option<bool>("--resume")
         {
-            Description = "Continue the run in --out from its last.ckpt. It keeps every stored option (model, data options, optimizer, schedule, seed); " +
+            Description = "Continue the run in --out from its last.ckpt. It keeps every stored option (model, --format and data options, optimizer, schedule, seed); " +
                           "you may give --data (the dataset moved), --workers, --threads, and a larger --epochs or --iterations to extend the run, " +
                           "even a finished one (the learning-rate schedule is then recomputed for the new length)",
         };
@@ -91,7 +97,7 @@ public static class TrainSegCommand
             "Train a semantic segmentation model; writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.jsonl and RUN/curves.png. " +
             "A new run needs --data, --model and --out; --resume needs only --out.")
         {
-            data, model, width, depth, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
+            data, format, model, width, depth, output, resume, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, schedule,
             polyPower, minLr, warmup, crop, minScale, maxScale, noFlip, loss, classWeights, workers, seed, precision, threads, backboneWeights,
         };
         command.SetAction((parse, cancellation) =>
@@ -106,7 +112,8 @@ public static class TrainSegCommand
                     if (!ResumeMayChange.Contains(option.Name) && parse.WasGiven(option))
                         throw new InputException(option.Name, "cannot be changed when resuming: the run keeps the options stored in its checkpoint " +
                                                               "(--resume takes --data, --epochs, --iterations, --workers, --threads and --precision); start a new run in another --out to change it");
-                CheckOutsideDataset(outDir, parse.GetValue(data));
+                if (parse.GetValue(data) is { } movedData)
+                    CheckOutsideDataset(outDir, movedData, StoredFormat(outDir));
                 TorchSetup.Configure(parse, threads);
                 var length = parse.WasGiven(epochs) || parse.WasGiven(iterations)
                     ? new RunLength(parse.WasGiven(epochs) ? parse.GetValue(epochs) : null, parse.WasGiven(iterations) ? parse.GetValue(iterations) : null)
@@ -120,10 +127,12 @@ public static class TrainSegCommand
                 var modelName = parse.GetValue(model) ?? throw new InputException("--model", $"required (one of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}) unless --resume");
                 if (File.Exists(Path.Combine(outDir, Trainer.LastCheckpointName)))
                     throw new InputException(outDir, "already holds a training run (last.ckpt); pass --resume to continue it or choose another --out");
-                CheckOutsideDataset(outDir, dataDir);
+                var formatName = parse.GetValue(format)!;
+                CheckOutsideDataset(outDir, dataDir, formatName);
                 var task = new SegmentationTaskOptions
                 {
                     DataRoot = dataDir,
+                    Format = formatName,
                     ModelName = modelName,
                     ModelSize = ModelSize(parse, modelName, width, depth),
                     BatchSize = parse.GetValue(batchSize),
@@ -219,16 +228,31 @@ public static class TrainSegCommand
         return size;
     }
 
-    /// <summary>A run folder in the dataset's images/ or masks/ would mix run files with the samples (curves.png
-    /// would become an image, or replace one).</summary>
-    static void CheckOutsideDataset(string outDir, string? dataDir)
+    /// <summary>A run folder in the dataset's sample folders (images/ or masks/, JPEGImages/, ...) would mix run files
+    /// with the samples (curves.png would become an image, or replace one).</summary>
+    static void CheckOutsideDataset(string outDir, string? dataDir, string formatName)
     {
         if (dataDir is null || !Directory.Exists(dataDir))
             return;
-        foreach (var samples in new[] { "images", "masks" })
+        foreach (var samples in SegmentationFormats.Get(formatName).SampleFolders)
             if (OutputPlan.IsWithin(outDir, Path.Combine(dataDir, samples)))
                 throw new InputException(outDir, $"--out is in the dataset's {samples}/ folder ({Path.Combine(dataDir, samples)}); " +
                                                  "run files (curves.png, checkpoints) would mix with the samples; choose a folder outside it");
+    }
+
+    /// <summary>The format a run's checkpoint stored (masks when it has none, or cannot be read: resuming reports that).</summary>
+    static string StoredFormat(string outDir)
+    {
+        try
+        {
+            var checkpoint = Checkpoint.Open(Path.Combine(outDir, Trainer.LastCheckpointName));
+            return checkpoint.Header["task"]?["format"] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out string? name)
+                   && SegmentationFormats.Names.Contains(name) ? name : SegmentationFormats.Masks.Name;
+        }
+        catch (InputException)
+        {
+            return SegmentationFormats.Masks.Name;
+        }
     }
 
     static double[]? ParseWeights(string? text)

@@ -1,17 +1,13 @@
-using System.Collections;
-using PixelBox.Imaging;
 using PixelBox.Masks;
 
 namespace PixelBox.Data;
 
 /// <summary>
-/// A segmentation dataset on disk: root/images/&lt;id&gt;.(png|jpg|jpeg|bmp|webp) paired by file stem with
+/// The mask-folder layout: root/images/&lt;id&gt;.(png|jpg|jpeg|bmp|webp) paired by file stem with
 /// root/masks/&lt;id&gt;.png (index masks, grayscale or palette), optional root/train.txt, root/val.txt
 /// (ids one per line) and root/classes.txt (one class name per line, line k = label k).
-/// Opening checks the pairing and the image/mask sizes (from file headers); pixels are decoded on first
-/// access and kept in memory up to a byte budget, so later epochs cost no decoding. Thread-safe.
 /// </summary>
-public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
+public static class MaskFolderDataset
 {
     public static IReadOnlyList<string> ImageExtensions { get; } = [".png", ".jpg", ".jpeg", ".bmp", ".webp"];
 
@@ -21,60 +17,27 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
     /// <summary>The conventional "ignore" label (VOC's void boundary); always accepted in masks.</summary>
     public const byte IgnoreLabel = 255;
 
-    readonly string[] ids, imagePaths, maskPaths;
-    readonly (int Width, int Height)[] sizes;
-    readonly string[] allMaskPaths;
-    readonly int? declaredClasses;
-    readonly Lazy<IReadOnlyList<string>> classNames;
-    readonly SegmentationSample?[] cache;
-    readonly long cacheBudget;
-    long cachedBytes;
-
-    MaskFolderDataset(string root, string[] ids, string[] imagePaths, string[] maskPaths, (int, int)[] sizes, string[] allMaskPaths,
-                      string[]? declaredClassNames, long cacheBytes)
-    {
-        this.sizes = sizes;
-        Root = root;
-        this.ids = ids;
-        this.imagePaths = imagePaths;
-        this.maskPaths = maskPaths;
-        this.allMaskPaths = allMaskPaths;
-        declaredClasses = declaredClassNames?.Length;
-        classNames = declaredClassNames != null
-            ? new Lazy<IReadOnlyList<string>>(declaredClassNames)
-            : new Lazy<IReadOnlyList<string>>(NumberedClassNames);
-        cache = new SegmentationSample?[ids.Length];
-        cacheBudget = cacheBytes;
-    }
-
-    public string Root { get; }
-
-    /// <summary>Sample ids (file stems) in dataset order: the split file's order, or ordinal order without a split.</summary>
-    public IReadOnlyList<string> Ids => ids;
-
-    /// <summary>
-    /// From root/classes.txt when present. Otherwise "class 0" .. "class K" where K is the largest label
-    /// (other than 255) in all masks of the folder, found by decoding them once on first use.
-    /// </summary>
-    public IReadOnlyList<string> ClassNames => classNames.Value;
-
-    public int Count => ids.Length;
-
-    public string ImagePath(int index) => imagePaths[index];
-
-    public string MaskPath(int index) => maskPaths[index];
-
-    /// <summary>Width and height of sample <paramref name="index"/>, from its file header (read when the dataset was opened).</summary>
-    public (int Width, int Height) ImageSize(int index) => sizes[index];
-
     /// <summary>
     /// Opens root; <paramref name="split"/> "train"/"val"/... selects the ids listed in root/{split}.txt, null all pairs.
     /// Throws <see cref="InputException"/> naming the file for a missing folder or split file, an image without
     /// a mask or a mask without an image, two images with one id, an unknown id in the split file, an unreadable
     /// header or an image/mask size mismatch. Decoding errors (corrupt pixel data) and, when classes.txt
     /// exists, labels outside 0..classes-1 (255 = ignore is allowed) surface when the sample is read.
+    /// Class names come from root/classes.txt when present; otherwise they are "class 0" .. "class K" where K is
+    /// the largest label (other than 255) in all masks of the folder, found by decoding them once on first use.
     /// </summary>
-    public static MaskFolderDataset Open(string root, string? split = null, long cacheBytes = DefaultCacheBytes)
+    public static SegmentationDataset Open(string root, string? split = null, long cacheBytes = DefaultCacheBytes) =>
+        SegmentationDataset.Open(Read(root, split, new IssueLog()), cacheBytes);
+
+    /// <summary>The split files (train.txt, val.txt, test.txt) present in root, by split name.</summary>
+    public static IReadOnlyList<string> Splits(string root) =>
+        new[] { "train", "val", "test" }.Where(s => File.Exists(Path.Combine(root, s + ".txt"))).ToArray();
+
+    /// <summary>
+    /// Lists the pairs of <paramref name="split"/> (null: all), reporting problems to <paramref name="log"/>
+    /// (strict: the first error throws; collecting: the pair is left out and listing goes on).
+    /// </summary>
+    public static SegmentationSource Read(string root, string? split, IssueLog log)
     {
         if (!Directory.Exists(root))
             throw new InputException(root, File.Exists(root) ? "is a file, not a dataset folder" : "dataset folder not found");
@@ -84,77 +47,40 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
             if (!Directory.Exists(dir))
                 throw new InputException(dir, "folder not found; a mask-folder dataset has images/ and masks/ with files paired by name");
 
-        var images = FilesByStem(imagesDir, ImageExtensions);
-        var masks = FilesByStem(masksDir, [".png"]);
+        var images = SegmentationFiles.ByStem(imagesDir, ImageExtensions, log);
+        var masks = SegmentationFiles.ByStem(masksDir, [".png"], log);
         foreach (var (stem, path) in images)
             if (!masks.ContainsKey(stem))
-                throw new InputException(path, $"image has no mask (expected {Path.Combine(masksDir, stem + ".png")})");
+                log.Report(IssueKinds.MissingMask, path, $"image has no mask (expected {Path.Combine(masksDir, stem + ".png")})");
         foreach (var (stem, path) in masks)
             if (!images.ContainsKey(stem))
-                throw new InputException(path, $"mask has no image (expected {Path.Combine(imagesDir, stem)} with one of {string.Join(", ", ImageExtensions)})");
+                log.Report(IssueKinds.MissingImage, path, $"mask has no image (expected {Path.Combine(imagesDir, stem)} with one of {string.Join(", ", ImageExtensions)})");
+        var paired = images.Keys.Where(masks.ContainsKey).ToHashSet(StringComparer.Ordinal);
         if (images.Count == 0) throw new InputException(root, "no image/mask pairs found in images/ and masks/");
 
-        var ids = split == null ? images.Keys.ToArray() : ReadSplit(Path.Combine(root, split + ".txt"), images);
-        var imagePaths = ids.Select(id => images[id]).ToArray();
-        var maskPaths = ids.Select(id => masks[id]).ToArray();
-        var sizes = new (int, int)[ids.Length];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            var (iw, ih) = RgbImageFile.ReadSize(imagePaths[i]);
-            var (mw, mh) = RgbImageFile.ReadSize(maskPaths[i]);
-            if (iw != mw || ih != mh)
-                throw new InputException(maskPaths[i], $"mask is {mw}x{mh} but its image {imagePaths[i]} is {iw}x{ih}");
-            sizes[i] = (iw, ih);
-        }
+        var ids = split == null
+            ? images.Keys.Where(paired.Contains).ToArray()
+            : SegmentationFiles.ReadSplit(Path.Combine(root, split + ".txt"), paired, id => $"no image/mask pair with id '{id}'", log);
+        var entries = ids.Select(id => new SegmentationEntry(id, images[id], masks[id])).ToArray();
 
         var classesFile = Path.Combine(root, "classes.txt");
-        var names = Path.Exists(classesFile) ? ReadClassNames(classesFile) : null;
-        return new MaskFolderDataset(root, ids, imagePaths, maskPaths, sizes, masks.Values.ToArray(), names, cacheBytes);
+        var names = Path.Exists(classesFile) ? log.Guard(classesFile, () => ReadClassNames(classesFile), (string[]?)null) : null;
+        var mapping = names is null
+            ? LabelMapping.Identity
+            : LabelMapping.Classes(names.Length, $"is not one of the {names.Length} classes in classes.txt (labels 0..{names.Length - 1}, 255 = ignore)");
+        var allMasks = masks.Values.ToArray();
+        var classNames = names != null
+            ? new Lazy<IReadOnlyList<string>>(names)
+            : new Lazy<IReadOnlyList<string>>(() => NumberedClassNames(allMasks));
+        return new SegmentationSource("masks", root, entries, MaskSource.Png, mapping, classNames);
     }
 
-    public SegmentationSample this[int index]
-    {
-        get
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(index);
-            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, ids.Length);
-            var cached = Volatile.Read(ref cache[index]);
-            if (cached != null) return cached;
-            var sample = Load(index);
-            long bytes = sample.Image.LongLength + sample.Mask.LongLength;
-            if (Interlocked.Add(ref cachedBytes, bytes) <= cacheBudget)
-            {
-                var winner = Interlocked.CompareExchange(ref cache[index], sample, null);
-                if (winner == null) return sample;
-                Interlocked.Add(ref cachedBytes, -bytes); // another thread cached it first
-                return winner;
-            }
-            Interlocked.Add(ref cachedBytes, -bytes);
-            return sample;
-        }
-    }
-
-    SegmentationSample Load(int index)
-    {
-        var image = RgbImageFile.Read(imagePaths[index]);
-        var mask = IndexMaskPng.Read(maskPaths[index]);
-        if (image.Width != mask.Width || image.Height != mask.Height)
-            throw new InputException(maskPaths[index], $"mask is {mask.Width}x{mask.Height} but its image {imagePaths[index]} is {image.Width}x{image.Height}");
-        if (declaredClasses is int classes && classes < IgnoreLabel)
-        {
-            int bad = mask.Pixels.AsSpan().IndexOfAnyInRange((byte)classes, (byte)(IgnoreLabel - 1));
-            if (bad >= 0)
-                throw new InputException(maskPaths[index],
-                    $"label {mask.Pixels[bad]} at pixel ({bad % mask.Width}, {bad / mask.Width}) is not one of the {classes} classes in classes.txt (labels 0..{classes - 1}, 255 = ignore)");
-        }
-        return new SegmentationSample(ids[index], image.Width, image.Height, image.Pixels, mask.Pixels);
-    }
-
-    IReadOnlyList<string> NumberedClassNames()
+    /// <summary>"class 0" .. "class K", K the largest label other than 255 in the masks.</summary>
+    static IReadOnlyList<string> NumberedClassNames(string[] maskPaths)
     {
         int max = 0;
         var gate = new object();
-        Parallel.ForEach(allMaskPaths, path =>
+        Parallel.ForEach(maskPaths, path =>
         {
             var pixels = IndexMaskPng.Read(path).Pixels;
             int localMax = 0;
@@ -162,65 +88,10 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
                 if (v != IgnoreLabel && v > localMax) localMax = v;
             lock (gate) max = Math.Max(max, localMax);
         });
-        return Enumerable.Range(0, max + 1).Select(k => $"class {k}").ToArray();
+        return NumberedClassNames(max + 1);
     }
 
-    /// <summary>
-    /// The files of <paramref name="dir"/> with one of the extensions, by stem. Each must be a regular file: a
-    /// FIFO, socket or device among them is refused here, before anything tries to read it (and blocks).
-    /// </summary>
-    static SortedDictionary<string, string> FilesByStem(string dir, IReadOnlyList<string> extensions)
-    {
-        var byStem = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var path in ListFiles(dir))
-        {
-            var name = Path.GetFileName(path);
-            if (name.StartsWith('.')) continue; // hidden and temp files
-            if (!extensions.Contains(Path.GetExtension(name), StringComparer.OrdinalIgnoreCase)) continue;
-            InputFile.CheckRegular(path);
-            var stem = Path.GetFileNameWithoutExtension(name);
-            if (byStem.TryGetValue(stem, out var other))
-                throw new InputException(path, $"two files with the id '{stem}' ({Path.GetFileName(other)} and {name}); keep one");
-            byStem.Add(stem, path);
-        }
-        return byStem;
-    }
-
-    static List<string> ListFiles(string dir)
-    {
-        try
-        {
-            return Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).ToList();
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new InputException(dir, "permission denied (the folder cannot be listed)");
-        }
-        catch (IOException e)
-        {
-            throw new InputException(dir, "cannot list the folder: " + e.Message);
-        }
-    }
-
-    static string[] ReadSplit(string file, SortedDictionary<string, string> images)
-    {
-        if (!Path.Exists(file)) throw new InputException(file, "split file not found");
-        var ids = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var lines = InputFile.ReadAllLines(file);
-        for (int i = 0; i < lines.Length; i++)
-        {
-            var id = lines[i].Trim();
-            if (id.Length == 0) continue;
-            if (!images.ContainsKey(id))
-                throw new InputException(file, $"line {i + 1}: no image/mask pair with id '{id}'");
-            if (!seen.Add(id))
-                throw new InputException(file, $"line {i + 1}: id '{id}' is listed twice");
-            ids.Add(id);
-        }
-        if (ids.Count == 0) throw new InputException(file, "split file lists no ids");
-        return ids.ToArray();
-    }
+    public static IReadOnlyList<string> NumberedClassNames(int count) => Enumerable.Range(0, count).Select(k => $"class {k}").ToArray();
 
     static string[] ReadClassNames(string file)
     {
@@ -232,11 +103,4 @@ public sealed class MaskFolderDataset : IReadOnlyList<SegmentationSample>
         if (lines.Count > IgnoreLabel) throw new InputException(file, $"{lines.Count} classes; masks are 8-bit and label 255 means ignore, so at most 255");
         return lines.ToArray();
     }
-
-    public IEnumerator<SegmentationSample> GetEnumerator()
-    {
-        for (int i = 0; i < ids.Length; i++) yield return this[i];
-    }
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -14,8 +14,12 @@ namespace PixelBox.Training;
 /// <summary>How a segmentation run gets its data: the "task" part of its checkpoints.</summary>
 public sealed record SegmentationTaskOptions
 {
-    /// <summary>Mask-folder dataset root (images/, masks/, train.txt, val.txt, classes.txt).</summary>
+    /// <summary>Dataset root, in the layout <see cref="Format"/> names.</summary>
     public required string DataRoot { get; init; }
+
+    /// <summary>The dataset's layout (<see cref="SegmentationFormats"/>: masks, voc, cityscapes, coco); it gives the classes.
+    /// Checkpoints written before formats existed have none and read as "masks".</summary>
+    public string Format { get; init; } = SegmentationFormats.Masks.Name;
 
     public required string ModelName { get; init; }
 
@@ -62,7 +66,7 @@ public sealed record SegmentationTaskOptions
 }
 
 /// <summary>
-/// The segmentation side of training: opens a mask-folder dataset, builds the registry model, feeds the
+/// The segmentation side of training: opens a dataset of any segmentation format, builds the registry model, feeds the
 /// task-agnostic <see cref="Trainer"/> with seeded augmented batches and the chosen loss, and validates with
 /// a confusion matrix. Checkpoints carry the model description (<see cref="SegmentationModelInfo"/>) and
 /// the task options, so <see cref="Resume"/> needs only the run folder.
@@ -80,8 +84,9 @@ public sealed class SegmentationTraining : IDisposable
         if (task.Workers < 1) throw new ArgumentException($"workers must be at least 1 (got {task.Workers})");
         if (task.CropSize < 0) throw new ArgumentException($"crop size must be 0 (whole images) or positive (got {task.CropSize})");
         Task = task;
-        var trainSet = MaskFolderDataset.Open(task.DataRoot, task.TrainSplit);
-        var valSet = MaskFolderDataset.Open(task.DataRoot, task.ValSplit);
+        var format = SegmentationFormats.Get(task.Format);
+        var trainSet = format.Open(task.DataRoot, task.TrainSplit);
+        var valSet = format.Open(task.DataRoot, task.ValSplit);
         Info = new SegmentationModelInfo(task.ModelName, trainSet.ClassNames.Count, 3, trainSet.ClassNames, task.Normalization,
             task.IgnoreIndex, task.ModelSize);
         if (Info.NumClasses < 2)
@@ -214,7 +219,7 @@ public sealed class SegmentationTraining : IDisposable
     /// which fits whenever every image fits). Validation needs no check: the predictor pads each validation
     /// image up to the next size the model takes (or tiles it, for the valid U-Net).
     /// </summary>
-    void CheckInputSizes(SegmentationTaskOptions task, MaskFolderDataset trainSet)
+    void CheckInputSizes(SegmentationTaskOptions task, SegmentationDataset trainSet)
     {
         if (task.CropSize > 0)
         {

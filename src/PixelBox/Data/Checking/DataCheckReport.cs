@@ -4,8 +4,11 @@ using System.Text.Json;
 
 namespace PixelBox.Data;
 
-/// <summary>Counts of one split. <see cref="Objects"/> is null for formats without objects (segmentation masks).</summary>
-public sealed record SplitCount(string Name, int Images, int? Objects, int EmptyImages);
+/// <summary>Counts of one split. <see cref="Objects"/> is null for formats without objects (segmentation masks); <see cref="Sizes"/> is given by segmentation checks.</summary>
+public sealed record SplitCount(string Name, int Images, int? Objects, int EmptyImages)
+{
+    public ImageSizeStats? Sizes { get; init; }
+}
 
 /// <summary>One class of the histogram: objects (detection) or pixels (segmentation) per class, as <see cref="DataCheckReport.ClassUnit"/> says.</summary>
 public sealed record ClassCount(int Index, string Name, long? CategoryId, long Count);
@@ -22,6 +25,8 @@ public sealed class DataCheckReport
     public const int ExamplesPerKind = 5;
 
     public required string Format { get; init; }
+    /// <summary>"segmentation" for a segmentation check (shown beside the format); null for detection, whose report predates it.</summary>
+    public string? Task { get; init; }
     public required string Root { get; init; }
     public required IReadOnlyList<SplitCount> Splits { get; init; }
     /// <summary>Distinct image files over all splits.</summary>
@@ -50,10 +55,20 @@ public sealed class DataCheckReport
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.Append(inv, $"{Format} dataset at {Root}\n");
+        sb.Append(inv, $"{Format}{(Task is null ? "" : " " + Task)} dataset at {Root}\n");
         sb.Append(inv, $"{Images} images{(Objects is int o ? $", {o} objects" : "")}{(DecodedImages ? " (every image decoded)" : " (image headers read, pixels not decoded)")}\n\n");
         var splitRows = Splits.Select(s => new[] { s.Name, s.Images.ToString(inv), s.Objects?.ToString(inv) ?? "-", s.EmptyImages.ToString(inv) }).ToList();
-        Table(sb, ["split", "images", "objects", "empty images"], splitRows, rightFrom: 1);
+        if (Splits.Any(s => s.Sizes is not null))
+        {
+            static string Size((int W, int H) s) => $"{s.W}x{s.H}";
+            for (int i = 0; i < Splits.Count; i++)
+                splitRows[i] = Splits[i].Sizes is { } z
+                    ? [.. splitRows[i], Size(z.Min), Size(z.Max), $"{Size(z.MostCommon)} ({z.MostCommonCount})"]
+                    : [.. splitRows[i], "-", "-", "-"];
+            Table(sb, ["split", "images", "objects", "empty images", "min size", "max size", "most common size"], splitRows, rightFrom: 1, rightTo: 3);
+        }
+        else
+            Table(sb, ["split", "images", "objects", "empty images"], splitRows, rightFrom: 1);
         sb.Append('\n');
         long total = Math.Max(1, Classes.Sum(c => c.Count));
         var classRows = Classes.Select(c => new[]
@@ -95,15 +110,41 @@ public sealed class DataCheckReport
     }
 
     /// <summary>
-    /// JSON for scripts: format, root, usable, images, objects, errors, warnings, decoded_images, class_unit,
-    /// splits [{name, images, objects, empty_images}], classes [{index, name, category_id, count}],
-    /// problems [{kind, severity, count, examples}].
+    /// JSON for scripts: format, (task,) root, usable, images, objects, errors, warnings, decoded_images, class_unit,
+    /// splits [{name, images, objects, empty_images(, sizes {min, max, most_common: [w, h], most_common_count})}],
+    /// classes [{index, name, category_id, count}], problems [{kind, severity, count, examples}].
     /// </summary>
     public void WriteJson(Stream stream)
     {
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        using var w = NewWriter(stream);
+        WriteJson(w);
+    }
+
+    /// <summary>Several reports (VOC with detection and segmentation data): {usable (all are), reports [each as <see cref="WriteJson(Stream)"/>]}.</summary>
+    public static void WriteJson(Stream stream, IReadOnlyList<DataCheckReport> reports)
+    {
+        if (reports.Count == 1)
+        {
+            reports[0].WriteJson(stream);
+            return;
+        }
+        using var w = NewWriter(stream);
+        w.WriteStartObject();
+        w.WriteBoolean("usable", reports.All(r => r.Usable));
+        w.WriteStartArray("reports");
+        foreach (var r in reports) r.WriteJson(w);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    static Utf8JsonWriter NewWriter(Stream stream) =>
+        new(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    void WriteJson(Utf8JsonWriter w)
+    {
         w.WriteStartObject();
         w.WriteString("format", Format);
+        if (Task is not null) w.WriteString("task", Task);
         w.WriteString("root", Root);
         w.WriteBoolean("usable", Usable);
         w.WriteNumber("images", Images);
@@ -122,6 +163,15 @@ public sealed class DataCheckReport
             if (s.Objects is int so) w.WriteNumber("objects", so);
             else w.WriteNull("objects");
             w.WriteNumber("empty_images", s.EmptyImages);
+            if (s.Sizes is { } z)
+            {
+                w.WriteStartObject("sizes");
+                WriteSize(w, "min", z.Min);
+                WriteSize(w, "max", z.Max);
+                WriteSize(w, "most_common", z.MostCommon);
+                w.WriteNumber("most_common_count", z.MostCommonCount);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -152,27 +202,49 @@ public sealed class DataCheckReport
         w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    static void WriteSize(Utf8JsonWriter w, string name, (int Width, int Height) size)
+    {
+        w.WriteStartArray(name);
+        w.WriteNumberValue(size.Width);
+        w.WriteNumberValue(size.Height);
+        w.WriteEndArray();
+    }
 }
 
-/// <summary>A format <c>data check</c> knows: its name, what it is, and the function that checks a dataset of it.</summary>
-public sealed record DataCheckFormat(string Name, string Task, string Description, Func<string, DataCheckOptions, DataCheckReport> Check);
+/// <summary>A format <c>data check</c> knows: its name, what it is, and the function that checks a dataset of it (one report per task it holds).</summary>
+public sealed record DataCheckFormat(string Name, string Task, string Description, Func<string, DataCheckOptions, IReadOnlyList<DataCheckReport>> Check);
 
 /// <summary>Options of a check: decode every image (finds truncated or corrupt files) or only read headers; progress in images.</summary>
 public sealed record DataCheckOptions(bool DecodeImages = true, IProgress<(int Done, int Total)>? Progress = null);
 
 /// <summary>
-/// The formats <c>pixelbox data check --format</c> accepts. Each task adds its own entries here (segmentation
-/// layouts such as voc-seg, cityscapes and masks report pixels per class instead of objects).
+/// The formats <c>pixelbox data check --format</c> accepts: the detection formats (objects per class), the
+/// segmentation layouts cityscapes and masks (pixels per class), and voc, which checks whatever a VOC2012 folder
+/// holds: Annotations/ (detection), SegmentationClass/ (segmentation), or both.
 /// </summary>
 public static class DataCheckFormats
 {
     public static IReadOnlyList<DataCheckFormat> All { get; } =
     [
-        .. DetectionFormats.All.Select(f => new DataCheckFormat(f.Name, "detection", f.Layout,
-            (root, options) => DetectionDataCheck.Run(root, f, options))),
-        // segmentation layouts (voc-seg, cityscapes, masks) go here: a check that fills ClassUnit = "pixels",
-        // Objects = null and reports its problems with the same IssueKinds
+        .. DetectionFormats.All.Select(f => f == DetectionFormats.Voc
+            ? new DataCheckFormat(f.Name, "detection, segmentation", $"{f.Layout}, and/or {SegmentationFormats.Voc.Layout}", CheckVoc)
+            : new DataCheckFormat(f.Name, "detection", f.Layout, (root, options) => [DetectionDataCheck.Run(root, f, options)])),
+        .. new[] { SegmentationFormats.Cityscapes, SegmentationFormats.Masks }.Select(f => new DataCheckFormat(f.Name, "segmentation", f.Layout,
+            (root, options) => [SegmentationDataCheck.Run(root, f, options)])),
     ];
+
+    /// <summary>The detection report when root has Annotations/ (or no segmentation data: its errors say what is missing), the segmentation report when it has SegmentationClass/.</summary>
+    static IReadOnlyList<DataCheckReport> CheckVoc(string root, DataCheckOptions options)
+    {
+        bool segmentation = VocSegmentationFormat.IsPresent(root);
+        var reports = new List<DataCheckReport>();
+        if (Directory.Exists(Path.Combine(root, "Annotations")) || !segmentation)
+            reports.Add(DetectionDataCheck.Run(root, DetectionFormats.Voc, options));
+        if (segmentation)
+            reports.Add(SegmentationDataCheck.Run(root, SegmentationFormats.Voc, options));
+        return reports;
+    }
 
     public static DataCheckFormat Get(string name) =>
         All.FirstOrDefault(f => f.Name == name)

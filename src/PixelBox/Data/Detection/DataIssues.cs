@@ -27,10 +27,13 @@ public static class IssueKinds
     public const string DuplicateId = "duplicate_id";           // two images (or annotations) with one id or file name
     public const string UnknownClass = "unknown_class";         // a class index, name or category id not in the class list
     public const string UnknownImage = "unknown_image";         // an annotation or split entry naming an image that does not exist
+    public const string MissingMask = "missing_mask";           // segmentation: an image whose mask file is not there
+    public const string BrokenMask = "broken_mask";             // segmentation: a mask file that does not decode as an index mask
+    public const string LabelOutOfRange = "label_out_of_range"; // segmentation: a mask value that is no class of the format (nor 255 = ignore)
     // warnings: handled (boxes clipped or dropped when samples are built), but worth a look
     public const string BoxOutOfBounds = "box_out_of_bounds";   // extends beyond its image by more than OutOfBoundsTolerance
     public const string DegenerateBox = "degenerate_box";       // zero or negative width or height (also after clipping to the image)
-    public const string EmptyImage = "empty_image";             // an image without objects (fine as a background sample)
+    public const string EmptyImage = "empty_image";             // an image without objects, or (segmentation) whose mask is all ignore
     public const string MissingLabels = "missing_labels";       // YOLO: an image without a label file (read as background)
     public const string OrphanLabels = "orphan_labels";         // a label/annotation file without an image in any split
     public const string UnusedClass = "unused_class";           // a class no object has
