@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+
 namespace PixelBox.Bench;
 
 /// <summary>What the Stopwatch benchmark modes share: option parsing, where results go, machine facts.</summary>
@@ -22,6 +26,51 @@ static class BenchSupport
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
+    /// <summary>The middle value (the mean of the two middle ones for an even count).</summary>
+    public static double Median(double[] values)
+    {
+        var s = values.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
     /// <summary>/proc/loadavg, recorded with every result so a disturbed run shows.</summary>
     public static string? LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null;
+
+    /// <summary>Runs a program to its end; its exit code (-1 when it cannot start) and its stdout followed by its stderr.</summary>
+    public static int RunProcess(string file, string[] arguments, out string stdout)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments)
+            start.ArgumentList.Add(a);
+        try
+        {
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            stdout += error.Result;
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            stdout = e.Message;
+            return -1;
+        }
+    }
+
+    /// <summary>CPU, cores, OS, torch threads and load average, recorded with every result.</summary>
+    public static JsonObject Machine(int threads)
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim()
+            : null;
+        return new JsonObject
+        {
+            ["cores"] = Environment.ProcessorCount,
+            ["os"] = RuntimeInformation.OSDescription,
+            ["cpu"] = cpu ?? RuntimeInformation.ProcessArchitecture.ToString(),
+            ["torch_threads"] = threads,
+            ["load_average"] = LoadAverage(),
+        };
+    }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -22,14 +21,7 @@ public static class ModelBench
 {
     sealed record Timing(string Name, string Description, double[] Seconds, double Gflop)
     {
-        public double Median
-        {
-            get
-            {
-                var s = Seconds.Order().ToArray();
-                return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-            }
-        }
+        public double Median => BenchSupport.Median(Seconds);
     }
 
     public static void Run(string[] args)
@@ -215,41 +207,5 @@ public static class ModelBench
             Console.WriteLine($"  {e["name"]}: median {timings[^1].Median:F3} s");
         }
         return timings;
-    }
-
-    static int RunProcess(string file, string[] arguments, out string stdout)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments)
-            start.ArgumentList.Add(a);
-        try
-        {
-            using var process = Process.Start(start)!;
-            var error = process.StandardError.ReadToEndAsync();
-            stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            stdout += error.Result;
-            return process.ExitCode;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            stdout = e.Message;
-            return -1;
-        }
-    }
-
-    static JsonObject Machine(int threads)
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim()
-            : null;
-        return new JsonObject
-        {
-            ["cores"] = Environment.ProcessorCount,
-            ["os"] = RuntimeInformation.OSDescription,
-            ["cpu"] = cpu ?? RuntimeInformation.ProcessArchitecture.ToString(),
-            ["torch_threads"] = threads,
-            ["load_average"] = LoadAverage(),
-        };
     }
 }

@@ -7,19 +7,24 @@ using Spectre.Console;
 
 namespace PixelBox.Cli.Commands;
 
-/// <summary>`pixelbox demo`: generate Shapes, train unet-same (or a detector with --task det), evaluate, and show where the results are.</summary>
+/// <summary>`pixelbox demo`: generate Shapes, train unet-same or another segmentation model (or a detector with --task det), evaluate, and show where the results are.</summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
         var task = new Option<string>("--task") { Description = "seg (unet-same, mIoU) or det (a detector, COCO AP)", DefaultValueFactory = _ => "seg", HelpName = "seg|det" };
         task.AcceptOnlyFromAmong("seg", "det");
-        var model = new Option<string?>("--model") { Description = $"--task det: the detector to train (default yolo; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})", HelpName = "NAME" };
+        var model = new Option<string?>("--model")
+        {
+            Description = $"The model to train: a segmentation model (default unet-same; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}) " +
+                          $"or, with --task det, a detector (default yolo; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})",
+            HelpName = "NAME",
+        };
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
         var output = new Option<string?>("--out") { Description = "Output folder (default runs/demo, or runs/demo-det with --task det)", HelpName = "DIR" };
         var precision = TorchSetup.PrecisionOption("validation and the final evaluation (training is fp32)");
         var threads = TorchSetup.ThreadsOption();
-        var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same (--task det: a detector), evaluate on the validation split, write metrics, pictures and plots.")
+        var command = new Command("demo", "End to end on synthetic data: generate Shapes, train unet-same or --model (--task det: a detector), evaluate on the validation split, write metrics, pictures and plots.")
         {
             task, model, quick, output, precision, threads,
         };
@@ -31,9 +36,8 @@ public static class DemoCommand
                 return Task.FromResult(RunDetection(parse.GetValue(model), parse.GetValue(quick), parse.GetValue(precision),
                     parse.GetValue(output) ?? Path.Combine("runs", "demo-det"), cancellation));
             }
-            if (parse.GetValue(model) is not null)
-                throw new InputException("--model", "is for --task det (the segmentation demo trains unet-same)");
-            var settings = (parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full) with { Precision = parse.GetValue(precision) };
+            var preset = parse.GetValue(quick) ? ShapesDemoSettings.Quick : ShapesDemoSettings.Full;
+            var settings = (parse.GetValue(model) is { } name ? preset.ForModel(name) : preset) with { Precision = parse.GetValue(precision) };
             var demo = new ShapesDemo(settings, parse.GetValue(output) ?? Path.Combine("runs", "demo"));
             TrainingDisplay.Say($"PixelBox demo{(parse.GetValue(quick) ? " (quick)" : "")}: {settings.Images} Shapes images of " +
                                    $"{settings.ImageSize}x{settings.ImageSize}, {settings.Model}, {settings.Epochs} epochs -> {demo.OutDir}");

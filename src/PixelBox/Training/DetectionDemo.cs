@@ -74,7 +74,7 @@ public sealed record DetectionDemoSettings
     {
         var entry = ModelRegistry.Get(model);
         if (entry.Task != ModelTasks.Detection)
-            throw new InputException("--model", $"'{model}' is a {entry.Task} model; detectors: {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))}");
+            throw new InputException("--model", $"'{model}' is a {entry.Task} model (the demo without --task det trains it); detectors: {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))}");
         int classes = ShapesDataset.ClassNames.Length - 1;
         using var native = entry.CreateDetection(classes, 3, device: torch.META);
         try

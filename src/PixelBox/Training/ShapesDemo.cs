@@ -6,7 +6,10 @@ using PixelBox.Imaging;
 using PixelBox.Inference;
 using PixelBox.Masks;
 using PixelBox.Metrics;
+using PixelBox.Models;
 using PixelBox.Visualization;
+using TorchSharp;
+using TorchSharp.Modules;
 
 namespace PixelBox.Training;
 
@@ -19,7 +22,8 @@ public sealed record ShapesDemoSettings
     public required int BatchSize { get; init; }
     public required double LearningRate { get; init; }
     public string Model { get; init; } = "unet-same";
-    public ModelSize Size { get; init; } = new(16, 4);
+    /// <summary>Width and depth of unet-same; null for the registry's default size of <see cref="Model"/>.</summary>
+    public ModelSize? Size { get; init; } = new(16, 4);
     public string Loss { get; init; } = "ce+dice";
     public int WarmupIterations { get; init; } = 20;
     public int Seed { get; init; } = 2015;
@@ -42,6 +46,56 @@ public sealed record ShapesDemoSettings
     {
         Images = 300, ImageSize = 48, Epochs = 4, BatchSize = 8, LearningRate = 3e-3, Loss = "ce", WarmupIterations = 10, Overlays = 3,
     };
+
+    /// <summary>AdamW rate for zoo models with BatchNorm (ResNet, MobileNetV3, HRNet, SegNet) trained from scratch.</summary>
+    public const double BatchNormLearningRate = 1e-3;
+
+    /// <summary>AdamW rate for the zoo models without normalisation layers (the VGG FCNs, the paper's U-Net), which
+    /// diverge or stall from scratch at the rates BatchNorm allows.</summary>
+    public const double PlainLearningRate = 1e-4;
+
+    /// <summary>
+    /// These settings for the segmentation model <paramref name="model"/> of the registry. <see cref="Model"/>
+    /// (unet-same) keeps them as they are; another model gets its default size, Shapes images of the smallest
+    /// side from <see cref="ImageSize"/> up that it takes and predicts at least <see cref="ImageSize"/> pixels of
+    /// (the demo's side, except for the valid-convolution U-Net, which predicts only the centre: 252 for 64), and
+    /// <see cref="BatchNormLearningRate"/> or <see cref="PlainLearningRate"/>. Batches stay at 8 images (BatchNorm
+    /// and the pooled branches of ASPP and PSPNet need at least 2).
+    /// </summary>
+    public ShapesDemoSettings ForModel(string model)
+    {
+        var entry = ModelRegistry.Get(model);
+        if (entry.Task != ModelTasks.Segmentation)
+            throw new InputException("--model", $"'{model}' is a {entry.Task} model (train it with --task det); segmentation models: " +
+                                                string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation)));
+        if (model == Model)
+            return this;
+        using var probe = entry.CreateSegmentation(ShapesDataset.ClassNames.Length, 3, torch.META);
+        return this with
+        {
+            Model = model,
+            Size = null,
+            ImageSize = SidePredicting(probe, ImageSize),
+            LearningRate = probe.modules().Any(m => m is BatchNorm2d) ? BatchNormLearningRate : PlainLearningRate,
+        };
+    }
+
+    /// <summary>The smallest input side from <paramref name="side"/> up of which <paramref name="model"/> predicts at least <paramref name="side"/> pixels.</summary>
+    static int SidePredicting(SegmentationModel model, int side)
+    {
+        for (var input = side; ; input++)
+        {
+            try
+            {
+                if (model.OutputSize(input) >= side)
+                    return input;
+            }
+            catch (ArgumentException)
+            {
+                // a side the model does not take
+            }
+        }
+    }
 }
 
 /// <summary>Where the demo put its results and what it measured.</summary>
