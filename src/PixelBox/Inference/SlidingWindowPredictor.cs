@@ -133,7 +133,7 @@ public sealed class SlidingWindowPredictor
         return weights;
     }
 
-    /// <summary>One side's weights (the 2-D window is the outer product of two): positive everywhere, largest (1) at the centre.</summary>
+    /// <summary>One side's weights (the 2-D window is the outer product of two): positive everywhere, 1 at the centre.</summary>
     public static float[] BlendWeights(WindowBlend blend, int side)
     {
         double centre = (side - 1) / 2.0, sigma = side / 8.0, half = (side + 1) / 2;
