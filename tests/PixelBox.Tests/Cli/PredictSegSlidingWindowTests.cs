@@ -98,6 +98,21 @@ public class PredictSegSlidingWindowTests
         }
     }
 
+    [Fact]
+    public void An_onnx_model_tiles_as_its_checkpoint_does()
+    {
+        var (dir, checkpoint, images) = Setup();
+        var onnx = Path.Combine(dir, "model.onnx");
+        Assert.Equal(0, CliRunner.Run("export", "onnx", "--model", checkpoint, "--out", onnx, "--dynamic-size").Code);
+        string[] options = ["--tile", "32", "--stride", "20", "--tta", "hflip", "--save-logits"];
+        Assert.Equal(0, Predict(checkpoint, images, Path.Combine(dir, "torch"), options).Code);
+        var run = CliRunner.Run(["predict", "seg", "--model", onnx, "--input", images, "--out", Path.Combine(dir, "onnx"), "--threads", "1", .. options]);
+        Assert.True(run.Code == 0, run.Err);
+        var (_, torch) = NpyFileTests.ReadFloat32(Path.Combine(dir, "torch", "large_logits.npy"));
+        var (_, fromOnnx) = NpyFileTests.ReadFloat32(Path.Combine(dir, "onnx", "large_logits.npy"));
+        Assert.True(torch.Zip(fromOnnx).Max(p => Math.Abs(p.First - p.Second)) < 1e-3f * Math.Max(1f, torch.Max(Math.Abs)));
+    }
+
     [Theory]
     [InlineData("--overlap", new[] { "--tile", "32", "--overlap", "0.95" })]
     [InlineData("--overlap", new[] { "--overlap", "0.5" })]
