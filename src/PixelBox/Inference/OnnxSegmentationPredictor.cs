@@ -74,6 +74,24 @@ public sealed class OnnxSegmentationPredictor : ISegmentationPredictor
         return PredictLogits(Info.Normalization.ToChw(image.Pixels, image.Width, image.Height), image.Height, image.Width);
     }
 
+    /// <inheritdoc cref="ISegmentationPredictor.PredictLogits(float[], int, int, int)"/>
+    public float[] PredictLogits(float[] images, int count, int height, int width)
+    {
+        int input = Info.InChannels * height * width, output = Info.NumClasses * height * width;
+        if (images.Length != (long)count * input)
+            throw new ArgumentException($"{images.Length} values do not hold {count} images of {Info.InChannels}x{height}x{width}");
+        if (count == 1)
+            return PredictLogits(images, height, width);
+        var logits = new float[(long)count * output];
+        for (int i = 0; i < count; i++)
+            PredictLogits(images.AsSpan(i * input, input).ToArray(), height, width).CopyTo(logits, (long)i * output);
+        return logits;
+    }
+
+    /// <inheritdoc cref="ISegmentationPredictor.AcceptedSide"/>
+    public int AcceptedSide(int side) =>
+        Description.SizeRule.Shrink > 0 ? side : Math.Max(PaddedSide(side, Description.Height), PaddedSide(side, Description.Width));
+
     /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
     public PredictedImage PredictFile(string imagePath, string outDir, bool saveLogits = false) =>
         ISegmentationPredictor.PredictFile(this, imagePath, outDir, saveLogits);

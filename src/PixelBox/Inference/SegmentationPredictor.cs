@@ -24,6 +24,14 @@ public interface ISegmentationPredictor : IDisposable
     /// <summary>The logits of one RGB image before the arg-max: float32 [classes, H, W] in row-major order, at its size.</summary>
     float[] PredictLogits(RgbImage image);
 
+    /// <summary>Logits [count, classes, H, W] of normalised images [count, channels, H, W] (row-major), at their size:
+    /// the <see cref="TileLogits"/> of sliding-window prediction.</summary>
+    float[] PredictLogits(float[] images, int count, int height, int width);
+
+    /// <summary>The side the model is fed for an image side of <paramref name="side"/> (the next it accepts; a model
+    /// that overlap-tiles takes any side). InputException when there is none.</summary>
+    int AcceptedSide(int side);
+
     /// <summary>
     /// Predicts one image file and writes &lt;stem&gt;.png (palette index mask) and &lt;stem&gt;_overlay.png
     /// (the image and the mask blended over it, side by side) into <paramref name="outDir"/>; with
@@ -198,6 +206,17 @@ public sealed class SegmentationPredictor : ISegmentationPredictor
         using var logits = PredictLogits(batch.Images);
         return TensorValues.ToArray<float>(logits);
     }
+
+    /// <inheritdoc cref="ISegmentationPredictor.PredictLogits(float[], int, int, int)"/>
+    public float[] PredictLogits(float[] images, int count, int height, int width)
+    {
+        using var scope = torch.NewDisposeScope();
+        var input = torch.tensor(images, [count, Model.InChannels, height, width]);
+        return TensorValues.ToArray<float>(PredictLogits(input));
+    }
+
+    /// <inheritdoc cref="ISegmentationPredictor.AcceptedSide"/>
+    public int AcceptedSide(int side) => shrinks ? side : PaddedSize(side);
 
     /// <inheritdoc cref="ISegmentationPredictor.PredictFile"/>
     public PredictedImage PredictFile(string imagePath, string outDir, bool saveLogits = false) =>
