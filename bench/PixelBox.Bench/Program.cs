@@ -9,12 +9,14 @@ using PixelBox.Bench;
 //   `-- nms` (NMS against Debian's python3-torchvision on the same boxes),
 //   `-- detector` (detector latency per image, batch 1: the whole predictor path and the forward pass),
 //   `-- zoo` (every segmentation zoo model's inference and training step against PyTorch; `-- zoo-table` prints its README table).
+//   `-- onnx A.onnx B.onnx [--threads N] [--repeats R]` (ONNX Runtime latency of exported or quantized models, batch 1).
 if (args is ["data", ..]) { DataLoadingBench.Run(); return 0; }
 if (args is ["cm", .. var cmArgs]) { ConfusionMatrixQuickBench.Run(cmArgs); return 0; }
 if (args is ["coco", .. var cocoArgs]) return CocoEvalBench.Run(cocoArgs);
 if (args is ["models", .. var modelArgs]) { PixelBox.Bench.Models.ModelBench.Run(modelArgs); return 0; }
 if (args is ["trainer", .. var trainerArgs]) { PixelBox.Bench.Models.TrainerBench.Run(trainerArgs); return 0; }
 if (args is ["nms", .. var nmsArgs]) return NmsBench.Run(nmsArgs);
+if (args is ["onnx", .. var onnxArgs]) return OnnxLatencyBench.Run(onnxArgs);
 if (args is ["detector", .. var detectorArgs]) { PixelBox.Bench.Models.DetectorBench.Run(detectorArgs); return 0; }
 if (args is ["zoo", .. var zooArgs]) return PixelBox.Bench.Models.ZooBench.Run(zooArgs);
 if (args is ["zoo-table", .. var tableArgs]) return PixelBox.Bench.Models.ZooBench.PrintTable(tableArgs);

@@ -42,6 +42,7 @@ public static class CliApp
         new("predict", "seg", Commands.PredictSegCommand.Create),
         new("predict", "det", Commands.PredictDetCommand.Create),
         new("export", "onnx", Commands.ExportOnnxCommand.Create),
+        new("", "quantize", Commands.QuantizeCommand.Create),
         new("", "import", Commands.ImportCommand.Create),
         new("", "models", Commands.ModelsCommand.Create),
         new("", "nms", Commands.NmsCommand.Create),

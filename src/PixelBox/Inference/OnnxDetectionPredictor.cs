@@ -83,9 +83,12 @@ public sealed class OnnxDetectionPredictor : IDetectionPredictor
 
     /// <param name="path">An ONNX file written by <c>pixelbox export onnx</c> from a detection checkpoint.</param>
     /// <param name="threads">ONNX Runtime intra-op threads (0: one per core).</param>
-    public static OnnxDetectionPredictor Load(string path, int threads = 0)
+    public static OnnxDetectionPredictor Load(string path, int threads = 0) => FromSession(OnnxRuntimeSession.Open(path, threads));
+
+    /// <summary>A predictor on an open session of such a model (one that observes extra outputs: calibration); it owns the session.</summary>
+    public static OnnxDetectionPredictor FromSession(OnnxRuntimeSession session)
     {
-        var session = OnnxRuntimeSession.Open(path, threads);
+        var path = session.Path;
         try
         {
             var description = OnnxModelDescription.FromMetadata(session.Metadata, path);

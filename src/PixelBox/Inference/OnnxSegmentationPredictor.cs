@@ -34,13 +34,15 @@ public sealed class OnnxSegmentationPredictor : ISegmentationPredictor
 
     /// <param name="path">An ONNX file written by <c>pixelbox export onnx</c> (or <c>quantize</c>).</param>
     /// <param name="threads">ONNX Runtime intra-op threads (0: one per core).</param>
-    public static OnnxSegmentationPredictor Load(string path, int threads = 0)
+    public static OnnxSegmentationPredictor Load(string path, int threads = 0) => FromSession(OnnxRuntimeSession.Open(path, threads));
+
+    /// <summary>A predictor on an open session of such a model (one that observes extra outputs: calibration); it owns the session.</summary>
+    public static OnnxSegmentationPredictor FromSession(OnnxRuntimeSession session)
     {
-        var session = OnnxRuntimeSession.Open(path, threads);
         try
         {
-            var description = OnnxModelDescription.FromMetadata(session.Metadata, path);
-            var info = description.Segmentation(path);
+            var description = OnnxModelDescription.FromMetadata(session.Metadata, session.Path);
+            var info = description.Segmentation(session.Path);
             return new OnnxSegmentationPredictor(session, description, info);
         }
         catch

@@ -11,7 +11,9 @@ public sealed class OnnxRuntimeSession : IDisposable
 {
     readonly InferenceSession session;
     readonly string inputName;
-    readonly string[] outputNames;
+    string[] outputNames;
+    string[] observedNames = [];
+    TensorObserver? observer;
 
     OnnxRuntimeSession(InferenceSession session, string path)
     {
@@ -34,6 +36,15 @@ public sealed class OnnxRuntimeSession : IDisposable
     {
         if (!File.Exists(path))
             throw new InputException(path, "file not found");
+        return Open(options => new InferenceSession(path, options), path, threads);
+    }
+
+    /// <summary>Loads a model held in memory; <paramref name="source"/> names it in errors (the file it came from).</summary>
+    public static OnnxRuntimeSession Open(byte[] model, string source, int threads = 0) =>
+        Open(options => new InferenceSession(model, options), source, threads);
+
+    static OnnxRuntimeSession Open(Func<SessionOptions, InferenceSession> create, string path, int threads)
+    {
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -44,7 +55,7 @@ public sealed class OnnxRuntimeSession : IDisposable
         InferenceSession session;
         try
         {
-            session = new InferenceSession(path, options);
+            session = create(options);
         }
         catch (OnnxRuntimeException e)
         {
@@ -58,7 +69,22 @@ public sealed class OnnxRuntimeSession : IDisposable
         return new OnnxRuntimeSession(session, System.IO.Path.GetFullPath(path));
     }
 
-    /// <summary>Runs the model on <paramref name="input"/> (row-major, of <paramref name="shape"/>); every output as float32.</summary>
+    /// <summary>
+    /// Hands the graph outputs named <paramref name="outputs"/> to <paramref name="tensorObserver"/> on every run
+    /// instead of returning them (a calibration model's extra outputs, whatever runs it), in place of earlier ones.
+    /// </summary>
+    public void Observe(IReadOnlyList<string> outputs, TensorObserver tensorObserver)
+    {
+        var all = session.OutputMetadata.Keys.ToList();
+        if (outputs.FirstOrDefault(o => !all.Contains(o)) is { } missing)
+            throw new ArgumentException($"the model has no output '{missing}'");
+        observedNames = [.. outputs];
+        outputNames = [.. all.Except(outputs)];
+        observer = tensorObserver;
+    }
+
+    /// <summary>Runs the model on <paramref name="input"/> (row-major, of <paramref name="shape"/>); every output
+    /// (but observed ones, <see cref="Observe"/>) as float32.</summary>
     public RawOutput[] Run(float[] input, long[] shape)
     {
         using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
@@ -66,7 +92,7 @@ public sealed class OnnxRuntimeSession : IDisposable
         IDisposableReadOnlyCollection<OrtValue> results;
         try
         {
-            results = session.Run(runOptions, [inputName], [value], outputNames);
+            results = session.Run(runOptions, [inputName], [value], [.. outputNames, .. observedNames]);
         }
         catch (OnnxRuntimeException e)
         {
@@ -74,7 +100,9 @@ public sealed class OnnxRuntimeSession : IDisposable
         }
         using (results)
         {
-            return [.. results.Select(r => new RawOutput(r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape))];
+            for (int i = 0; i < observedNames.Length; i++)
+                observer!(i, results[outputNames.Length + i].GetTensorDataAsSpan<float>());
+            return [.. results.Take(outputNames.Length).Select(r => new RawOutput(r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape))];
         }
     }
 
@@ -82,3 +110,6 @@ public sealed class OnnxRuntimeSession : IDisposable
 
     static string FirstLine(string message) => message.Split('\n')[0].Trim();
 }
+
+/// <summary>Receives the values of an observed output (<see cref="OnnxRuntimeSession.Observe"/>, by its index there) during a run.</summary>
+public delegate void TensorObserver(int index, ReadOnlySpan<float> values);
