@@ -7,7 +7,8 @@
 # flips, scale 0.75-1.25, colour jitter, no mosaic), validating on the 800 validation images after each epoch
 # (not counted in the budget). Input side: the demo's 128 where the model takes it, else its fixed side (yolov1
 # 112, ssd300 300). Latency: bench `detector` on the trained checkpoint (batch 1, 2 threads, whole predict path
-# and forward alone); torchvision's SSD300 / SSDlite from bench/python/detector_latency.py in the same run.
+# and forward alone) at the trained side and at the model's native side (yolo 640, overfeat 64, ssdlite 320);
+# torchvision's SSD300 / SSDlite from bench/python/detector_latency.py in the same run.
 # Phases (calibrate all, train all, time all) keep their results in WORK and are skipped when present, so an
 # interrupted comparison continues where it stopped. Writes bench/results/detectors.json.
 set -euo pipefail
@@ -15,7 +16,8 @@ cd "$(dirname "$0")/.."
 minutes=${1:-5}
 work=${2:-/tmp/pixelbox-compare}
 budget=$((60 * minutes))
-models=(yolo:128:40 overfeat:128:20 yolov1:112:40 ssdlite320-mobilenet-v3-large:128:40 ssd300-vgg16:300:2)
+# name:trained input side:calibration steps K:native input side (where latency is also timed)
+models=(yolo:128:40:640 overfeat:128:20:64 yolov1:112:40:112 ssdlite320-mobilenet-v3-large:128:40:320 ssd300-vgg16:300:2:300)
 mkdir -p "$work"
 dotnet build -c Release src/PixelBox.Cli -v q -nologo >/dev/null
 dotnet build -c Release bench/PixelBox.Bench -v q -nologo >/dev/null
@@ -40,7 +42,7 @@ wall_seconds() {  # wall seconds of a command, output discarded
 }
 
 for spec in "${models[@]}"; do
-  IFS=: read -r model size k <<<"$spec"
+  IFS=: read -r model size k native <<<"$spec"
   [[ -f $work/steps-$model.txt ]] && continue
   rm -rf "$work/cal-$model-0" "$work/cal-$model-1" "$work/cal-$model-2"
   # an untimed run first: the first process to read the data pays for the page cache (seen: 20 steps timed at 13 s
@@ -57,7 +59,7 @@ for spec in "${models[@]}"; do
 done
 
 for spec in "${models[@]}"; do
-  IFS=: read -r model size k <<<"$spec"
+  IFS=: read -r model size k native <<<"$spec"
   [[ -f $work/run-$model.done ]] && continue
   rm -rf "$work/run-$model"
   read -r _ steps _ <"$work/steps-$model.txt"
@@ -67,10 +69,10 @@ for spec in "${models[@]}"; do
 done
 
 for spec in "${models[@]}"; do
-  IFS=: read -r model size k <<<"$spec"
+  IFS=: read -r model size k native <<<"$spec"
   [[ -f $work/latency-$model.json ]] && continue
   dotnet bench/PixelBox.Bench/bin/Release/net10.0/PixelBox.Bench.dll detector --checkpoint "$work/run-$model/last.ckpt" --model "$model" \
-    --sizes "$size" --runs 9 --threads 2 --out "$work/latency-$model.json" >/dev/null
+    --sizes "$size$([[ $native != "$size" ]] && echo ",$native")" --runs 9 --threads 2 --out "$work/latency-$model.json" >/dev/null
 done
 [[ -f $work/torchvision.json ]] || /usr/bin/python3 bench/python/detector_latency.py > "$work/torchvision.json" || echo null > "$work/torchvision.json"
 
@@ -79,13 +81,14 @@ import json, os, sys
 work, minutes = sys.argv[1], int(sys.argv[2])
 rows = []
 for spec in sys.argv[3:]:
-    model, size, _ = spec.split(":")
+    model, size, _, native = spec.split(":")
     seconds_per_step, steps, calibration_load = open(os.path.join(work, f"steps-{model}.txt")).read().split(maxsplit=2)
     run_seconds, run_load = open(os.path.join(work, f"run-{model}.done")).read().split(maxsplit=1)
     lines = [json.loads(l) for l in open(os.path.join(work, f"run-{model}", "metrics.jsonl"))]
     last = lines[-1]["metrics"]
     latency = json.load(open(os.path.join(work, f"latency-{model}.json")))
     timing = latency["results"][0]
+    at_native = next(r for r in latency["results"] if r["input_size"] == int(native))
     rows.append({
         "model": model, "input_size": int(size),
         "seconds_per_step": round(float(seconds_per_step), 4), "steps": int(steps), "calibration_load": calibration_load.strip(),
@@ -94,6 +97,8 @@ for spec in sys.argv[3:]:
         "ap_small": last["ap_small"], "ap_medium": last["ap_medium"], "ap_large": last["ap_large"],
         "latency_ms_median_wall": timing["whole_path_ms_median_wall"], "latency_ms_cpu_per_image": timing["whole_path_ms_cpu_per_image"],
         "forward_ms_median_wall": timing["forward_ms_median_wall"], "latency_load": latency["load_average"],
+        "native_input_size": int(native), "native_latency_ms_median_wall": at_native["whole_path_ms_median_wall"],
+        "native_forward_ms_median_wall": at_native["forward_ms_median_wall"],
     })
 report = {
     "benchmark": "detectors on Shapes, same wall-clock training budget (bench/compare_detectors.sh)",
