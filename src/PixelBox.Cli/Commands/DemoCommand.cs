@@ -16,8 +16,8 @@ public static class DemoCommand
         task.AcceptOnlyFromAmong("seg", "det");
         var model = new Option<string?>("--model")
         {
-            Description = $"The model to train: a segmentation model (default unet-same; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}) " +
-                          $"or, with --task det, a detector (default yolo; any of {string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})",
+            Description = $"The model to train (unet-same, or yolo with --task det, when not given): a segmentation model ({string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Segmentation))}) " +
+                          $"or, with --task det, a detector ({string.Join(", ", ModelRegistry.NamesOf(ModelTasks.Detection))})",
             HelpName = "NAME",
         };
         var quick = new Option<bool>("--quick") { Description = "A small run that finishes in under a minute" };
