@@ -10,6 +10,10 @@ using PixelBox.Bench;
 //   `-- detector` (detector latency per image, batch 1: the whole predictor path and the forward pass),
 //   `-- zoo` (every segmentation zoo model's inference and training step against PyTorch; `-- zoo-table` prints its README table).
 //   `-- onnx A.onnx B.onnx [--threads N] [--repeats R]` (ONNX Runtime latency of exported or quantized models, batch 1).
+// Freed tensor buffers are kept for reuse as the CLI keeps them (PixelBox.Interop.NativeAllocator);
+// `--default-malloc` measures with glibc's defaults instead.
+if (!args.Contains("--default-malloc"))
+    PixelBox.Interop.NativeAllocator.KeepFreedBlocks();
 if (args is ["data", ..]) { DataLoadingBench.Run(); return 0; }
 if (args is ["cm", .. var cmArgs]) { ConfusionMatrixQuickBench.Run(cmArgs); return 0; }
 if (args is ["coco", .. var cocoArgs]) return CocoEvalBench.Run(cocoArgs);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using PixelBox.Inference;
+using PixelBox.Interop;
 using TorchSharp;
 
 namespace PixelBox.Cli.Shared;
@@ -29,12 +30,14 @@ static class TorchSetup
     public static Option<int?> ThreadsOption() =>
         new Option<int?>("--threads") { Description = "Torch compute threads [default: all cores]", HelpName = "N" }.InRange(1, MaxThreads);
 
-    /// <summary>Process-wide torch settings for a command: compute threads (--threads, else all cores), and no NNPACK.</summary>
+    /// <summary>Process-wide torch settings for a command: compute threads (--threads, else all cores), no NNPACK,
+    /// and freed tensor buffers kept for reuse (<see cref="NativeAllocator"/>).</summary>
     public static void Configure(ParseResult parse, Option<int?> threadsOption)
     {
         int threads = parse.GetValue(threadsOption) ?? Environment.ProcessorCount;
         torch.set_num_threads(threads);
         NativeTorch.DisableNnpack();
+        NativeAllocator.KeepFreedBlocks();
     }
 
     /// <summary>

@@ -53,7 +53,7 @@ public static class ChannelTailConvolutions
 
     /// <summary>The same values with NHWC strides (what ATen calls channels-last); TorchSharp has no
     /// memory-format argument, and ATen picks oneDNN's NHWC kernels, forward and backward, from these strides.</summary>
-    static Tensor ToChannelsLast(Tensor input)
+    internal static Tensor ToChannelsLast(Tensor input)
     {
         if (input.device_type != DeviceType.CPU || input.dim() != 4)
             return input;

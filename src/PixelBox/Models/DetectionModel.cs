@@ -44,12 +44,14 @@ public abstract class DetectionModel : nn.Module<Tensor, Tensor[]>
     /// <summary>Every detector registers its layers here at the end of its constructor; this is also where the
     /// convolutions oneDNN's AVX-512 kernels get wrong are routed around the defect (see
     /// <see cref="ChannelTailConvolutions"/>), and strided 1x1 convolutions around a oneDNN crash
-    /// (<see cref="StridedPointwiseConvolutions"/>).</summary>
+    /// (<see cref="StridedPointwiseConvolutions"/>); widely dilated ones run channels-last for speed
+    /// (<see cref="WideDilationConvolutions"/>).</summary>
     protected override void RegisterComponents()
     {
         base.RegisterComponents();
         ChannelTailConvolutions.Guard(this);
         StridedPointwiseConvolutions.Guard(this);
+        WideDilationConvolutions.Guard(this);
     }
 
     /// <summary>Object classes, background excluded (labels 0..NumClasses-1).</summary>

@@ -29,11 +29,13 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// <summary>Every model registers its layers here at the end of its constructor; this is also where
     /// the convolutions oneDNN's AVX-512 kernels get wrong are routed around the defect (see
     /// <see cref="ChannelTailConvolutions"/>), and strided 1x1 convolutions around a oneDNN crash
-    /// (<see cref="StridedPointwiseConvolutions"/>), so no model, caller or command can forget it.</summary>
+    /// (<see cref="StridedPointwiseConvolutions"/>); widely dilated ones run channels-last for speed
+    /// (<see cref="WideDilationConvolutions"/>), so no model, caller or command can forget it.</summary>
     protected override void RegisterComponents()
     {
         base.RegisterComponents();
         ChannelTailConvolutions.Guard(this);
         StridedPointwiseConvolutions.Guard(this);
+        WideDilationConvolutions.Guard(this);
     }
 }
